@@ -1,0 +1,13 @@
+//! CostCarve's headless core: the nouns (accounts, organizations, virtual
+//! integrations, cost queries) and verbs (validate, create, update, delete,
+//! confine a user's SQL to one integration) of the product. No GUI, no cloud
+//! SDK and no query engine live here: adapters implement the ports in
+//! [`ports`].
+#![deny(missing_docs)]
+
+pub mod cost;
+pub mod account;
+pub mod error;
+pub mod guard;
+pub mod integration;
+pub mod ports;
