@@ -16,8 +16,9 @@ pub(crate) fn currency_prefix(currency: &str) -> String {
     }
 }
 
-/// A compact amount for axes and legends: `$950`, `$2.50`, `$12.3k`, `$1.2M`.
-pub(crate) fn money_compact(prefix: &str, value: f64) -> String {
+/// An axis tick: `$950`, `$2.50`, `$12.3k`, `$1.25k`, `$1.2M`, exact enough
+/// that neighbouring ticks never read the same.
+pub(crate) fn money_tick(prefix: &str, value: f64) -> String {
     if !value.is_finite() {
         return format!("{prefix}?");
     }
@@ -50,6 +51,55 @@ pub(crate) fn money_compact(prefix: &str, value: f64) -> String {
         format!("{}{unit}", trim_decimals(scaled))
     };
     format!("{sign}{prefix}{body}")
+}
+
+/// An amount in a legend or on a bar, to three significant digits: `$2.35`,
+/// `$448`, `$9.83k`, `$39.6k`, `$792k`, `$1.2M`.
+pub(crate) fn money_short(prefix: &str, value: f64) -> String {
+    if !value.is_finite() {
+        return format!("{prefix}?");
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    let v = value.abs();
+    let body = if v < 0.005 {
+        "0".to_string()
+    } else if v < 9.995 {
+        format!("{v:.2}")
+    } else if v < 999.5 {
+        format!("{v:.0}")
+    } else {
+        let mut scaled = v / 1e3;
+        let mut units = ["k", "M", "B"].iter().peekable();
+        let mut unit = "k";
+        while let Some(u) = units.next() {
+            unit = u;
+            // Rounded to three digits, is it still under 1000 of this unit?
+            if significant3(scaled).parse::<f64>().unwrap_or(scaled) < 1000.0
+                || units.peek().is_none()
+            {
+                break;
+            }
+            scaled /= 1e3;
+        }
+        format!("{}{unit}", significant3(scaled))
+    };
+    format!("{sign}{prefix}{body}")
+}
+
+/// Three significant digits without trailing zeros: `9.83`, `39.6`, `18`.
+fn significant3(v: f64) -> String {
+    let s = if v < 9.995 {
+        format!("{v:.2}")
+    } else if v < 99.95 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// One decimal where that is exact enough (`12.3`, `10`), otherwise two
@@ -102,17 +152,34 @@ mod tests {
 
     #[test]
     fn compact_money_reads_like_a_person_wrote_it() {
-        assert_eq!(money_compact("$", 0.0), "$0");
-        assert_eq!(money_compact("$", 950.0), "$950");
-        assert_eq!(money_compact("$", 2.5), "$2.50");
-        assert_eq!(money_compact("$", 12_300.0), "$12.3k");
-        assert_eq!(money_compact("$", 10_000.0), "$10k");
-        assert_eq!(money_compact("$", 1_250.0), "$1.25k");
-        assert_eq!(money_compact("$", 1_200_000.0), "$1.2M");
-        assert_eq!(money_compact("$", 999_990.0), "$1M");
-        assert_eq!(money_compact("$", -1_500.0), "-$1.5k");
-        assert_eq!(money_compact("$", 3.0e-12), "$0");
-        assert_eq!(money_compact("CHF ", 40.0), "CHF 40");
+        assert_eq!(money_tick("$", 0.0), "$0");
+        assert_eq!(money_tick("$", 950.0), "$950");
+        assert_eq!(money_tick("$", 2.5), "$2.50");
+        assert_eq!(money_tick("$", 12_300.0), "$12.3k");
+        assert_eq!(money_tick("$", 10_000.0), "$10k");
+        assert_eq!(money_tick("$", 1_250.0), "$1.25k");
+        assert_eq!(money_tick("$", 1_200_000.0), "$1.2M");
+        assert_eq!(money_tick("$", 999_990.0), "$1M");
+        assert_eq!(money_tick("$", -1_500.0), "-$1.5k");
+        assert_eq!(money_tick("$", 3.0e-12), "$0");
+        assert_eq!(money_tick("CHF ", 40.0), "CHF 40");
+    }
+
+    #[test]
+    fn short_money_has_three_significant_digits() {
+        assert_eq!(money_short("$", 0.0), "$0");
+        assert_eq!(money_short("$", 2.345), "$2.35");
+        assert_eq!(money_short("$", 448.23), "$448");
+        assert_eq!(money_short("$", 999.7), "$1k");
+        assert_eq!(money_short("$", 9_830.0), "$9.83k");
+        assert_eq!(money_short("$", 39_580.0), "$39.6k");
+        assert_eq!(money_short("$", 18_000.0), "$18k");
+        assert_eq!(money_short("$", 4_500.0), "$4.5k");
+        assert_eq!(money_short("$", 791_600.0), "$792k");
+        assert_eq!(money_short("$", 999_600.0), "$1M");
+        assert_eq!(money_short("$", 1_200_000.0), "$1.2M");
+        assert_eq!(money_short("$", 5.0e12), "$5000B");
+        assert_eq!(money_short("$", -1_234.0), "-$1.23k");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub(crate) struct Model {
     pub granularity: Granularity,
     /// Every period from the first to the last, gaps included.
     pub periods: Vec<NaiveDate>,
+    /// First and last period shown: the timeline's, or when there are no
+    /// points the query's (none if the query's range is empty too).
+    pub range: Option<(NaiveDate, NaiveDate)>,
     /// Largest first; "Other", if any, last.
     pub groups: Vec<Group>,
     /// Whether the series was grouped (otherwise one "Total" group).
@@ -62,7 +65,11 @@ pub(crate) struct Model {
 impl Model {
     /// Whether there is nothing to draw: no points, or only zero amounts.
     pub fn is_empty(&self) -> bool {
-        self.periods.is_empty() || self.groups.iter().all(|g| g.values.iter().all(|v| *v == 0.0))
+        self.periods.is_empty()
+            || self
+                .groups
+                .iter()
+                .all(|g| g.values.iter().all(|v| *v == 0.0))
     }
 }
 
@@ -204,9 +211,22 @@ pub(crate) fn build(series: &CostSeries, top_n: usize) -> Model {
         })
         .collect();
 
+    let range = match (periods.first(), periods.last()) {
+        (Some(first), Some(last)) => Some((*first, *last)),
+        _ if series.query.to > series.query.from => {
+            let last = series.query.to.pred_opt().unwrap_or(series.query.to);
+            Some((
+                normalise(granularity, series.query.from),
+                normalise(granularity, last),
+            ))
+        }
+        _ => None,
+    };
+
     Model {
         granularity,
         periods,
+        range,
         groups,
         grouped,
         dimension: dimension_title(series.query.group_by.first()),
@@ -248,7 +268,10 @@ mod tests {
             ],
         );
         let m = build(&s, 2);
-        assert_eq!(m.periods, vec![d(2025, 11, 1), d(2025, 12, 1), d(2026, 1, 1)]);
+        assert_eq!(
+            m.periods,
+            vec![d(2025, 11, 1), d(2025, 12, 1), d(2026, 1, 1)]
+        );
         let names: Vec<&str> = m.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, vec!["A", "B", "Other"]);
         assert_eq!(m.groups[2].values, vec![10.0, 0.0, 6.0]);
@@ -279,6 +302,10 @@ mod tests {
     fn zero_only_series_are_empty() {
         let q = CostQuery::new("x", d(2025, 11, 1), d(2025, 12, 1));
         let s = CostSeries::new(q, vec![point(d(2025, 11, 1), "A", 0)]);
-        assert!(build(&s, 8).is_empty());
+        let m = build(&s, 8);
+        assert!(m.is_empty());
+        assert_eq!(m.range, Some((d(2025, 11, 1), d(2025, 11, 1))));
+        let none = CostSeries::new(CostQuery::new("x", d(2025, 11, 1), d(2026, 2, 1)), vec![]);
+        assert_eq!(build(&none, 8).range, Some((d(2025, 11, 1), d(2026, 1, 1))));
     }
 }

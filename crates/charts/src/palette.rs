@@ -49,6 +49,7 @@ fn slot(key: &str) -> usize {
 }
 
 /// The colour a key gets when nothing larger in the chart has taken it.
+#[cfg(test)]
 pub(crate) fn colour_of(key: &str) -> RGBColor {
     PALETTE[slot(key)]
 }

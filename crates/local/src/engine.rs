@@ -1,0 +1,432 @@
+//! The embedded engine: the CUR registered in Apache DataFusion, one view per
+//! virtual integration, cost queries as SQL over those views, and confined
+//! user SQL planned from the guard's checked AST.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, Float64Array, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use rust_decimal::prelude::FromPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use costcarve_core::cost::{CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric};
+use costcarve_core::guard::{confine, ConfinedQuery, Target};
+use costcarve_core::integration::VirtualIntegration;
+
+use crate::workspace::{CurFlavor, CurLocation, Partitioning};
+use crate::LocalError;
+
+/// Name of the whole CUR inside the engine. Never reachable from user SQL:
+/// confined queries are planned in a context that holds only one view.
+const CUR_TABLE: &str = "cur_all";
+/// Memory the engine may use for query state before spilling or failing.
+const MEMORY_LIMIT: usize = 192 * 1024 * 1024;
+
+/// Rows returned by a confined SQL query.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Cell values as text (`None` for SQL NULL).
+    pub rows: Vec<Vec<Option<String>>>,
+    /// True when more rows existed than were kept.
+    pub truncated: bool,
+}
+
+/// Runs SQL against the CUR.
+pub struct SqlEngine {
+    ctx: SessionContext,
+    runtime: Arc<RuntimeEnv>,
+    config: SessionConfig,
+    cur: CurLocation,
+    columns: BTreeSet<String>,
+}
+
+fn session_config() -> SessionConfig {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let mut config = SessionConfig::new()
+        .with_target_partitions(threads)
+        .with_information_schema(false)
+        .with_batch_size(8192);
+    let opts = config.options_mut();
+    opts.execution.parquet.pushdown_filters = true;
+    opts.execution.parquet.reorder_filters = true;
+    opts.execution.collect_statistics = true;
+    config
+}
+
+impl SqlEngine {
+    /// Registers the CUR found at `cur`.
+    pub async fn open(cur: CurLocation) -> Result<Self, LocalError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(MEMORY_LIMIT)))
+            .build_arc()?;
+        let config = session_config();
+        let ctx = SessionContext::new_with_config_rt(config.clone(), runtime.clone());
+        let root = format!("{}/", cur.root.display());
+        let url = ListingTableUrl::parse(&root)?;
+        let partition_cols = match &cur.partitioning {
+            Partitioning::BillingPeriod(name) => vec![(name.clone(), DataType::Utf8)],
+            Partitioning::YearMonth => vec![
+                ("year".to_string(), DataType::Utf8),
+                ("month".to_string(), DataType::Utf8),
+            ],
+            Partitioning::None => vec![],
+        };
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(partition_cols);
+        let state = ctx.state();
+        let config_l = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .infer_schema(&state)
+            .await?;
+        let table = ListingTable::try_new(config_l)?;
+        let columns = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        ctx.register_table(CUR_TABLE, Arc::new(table))?;
+        Ok(Self {
+            ctx,
+            runtime,
+            config,
+            cur,
+            columns,
+        })
+    }
+
+    /// CUR 2.0 or legacy.
+    pub fn flavor(&self) -> CurFlavor {
+        self.cur.flavor
+    }
+
+    fn has(&self, column: &str) -> bool {
+        self.columns.contains(column)
+    }
+
+    /// Creates (or replaces) the view of an integration.
+    pub async fn register_integration(&self, vi: &VirtualIntegration) -> Result<(), LocalError> {
+        let view = vi.view_name();
+        let sql = format!(
+            "CREATE OR REPLACE VIEW {view} AS {}",
+            vi.view_select(CUR_TABLE)
+        );
+        self.ctx.sql(&sql).await?.collect().await?;
+        Ok(())
+    }
+
+    /// Drops an integration's view.
+    pub fn deregister_integration(&self, view_name: &str) -> Result<(), LocalError> {
+        self.ctx.deregister_table(view_name)?;
+        Ok(())
+    }
+
+    /// The distinct accounts (id, name) and the payer seen in the data.
+    pub async fn accounts_in_data(&self) -> Result<(Option<String>, Vec<(String, String)>), LocalError> {
+        let name = if self.has("line_item_usage_account_name") {
+            "MAX(CAST(line_item_usage_account_name AS VARCHAR))"
+        } else {
+            "''"
+        };
+        let payer = if self.has("bill_payer_account_id") {
+            "MAX(CAST(bill_payer_account_id AS VARCHAR))"
+        } else {
+            "''"
+        };
+        let sql = format!(
+            "SELECT CAST(line_item_usage_account_id AS VARCHAR), {name}, {payer} FROM {CUR_TABLE} GROUP BY 1 ORDER BY 1"
+        );
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let mut accounts = Vec::new();
+        let mut payer_id = None;
+        for b in &batches {
+            let cols = strings(b)?;
+            for i in 0..b.num_rows() {
+                let id = cols[0][i].clone().unwrap_or_default();
+                let name = cols[1][i].clone().unwrap_or_default();
+                if let Some(p) = cols[2][i].clone().filter(|p| !p.is_empty()) {
+                    payer_id = Some(p);
+                }
+                accounts.push((id, name));
+            }
+        }
+        Ok((payer_id, accounts))
+    }
+
+    fn dimension_expr(&self, d: &Dimension) -> String {
+        match d {
+            Dimension::Service => "line_item_product_code".into(),
+            Dimension::Account => "line_item_usage_account_id".into(),
+            Dimension::Region => {
+                if self.has("product_region_code") {
+                    "product_region_code".into()
+                } else if self.has("product_region") {
+                    "product_region".into()
+                } else {
+                    "NULL".into()
+                }
+            }
+            Dimension::UsageType => "line_item_usage_type".into(),
+            Dimension::LineItemType => "line_item_line_item_type".into(),
+            Dimension::Tag(key) => {
+                // Keys were validated to the AWS tag alphabet (no quotes).
+                let column = format!(
+                    "resource_tags_{}",
+                    key.chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect::<String>()
+                );
+                if self.flavor() == CurFlavor::Cur2 && self.has("resource_tags") {
+                    format!("resource_tags['{key}']")
+                } else if self.has(&column) {
+                    column
+                } else {
+                    "NULL".into()
+                }
+            }
+        }
+    }
+
+    fn metric_expr(&self, m: Metric) -> String {
+        let unblended = "line_item_unblended_cost";
+        match m {
+            Metric::UnblendedCost => unblended.into(),
+            Metric::NetUnblendedCost if self.has("line_item_net_unblended_cost") => {
+                format!("COALESCE(line_item_net_unblended_cost, {unblended})")
+            }
+            Metric::NetUnblendedCost => unblended.into(),
+            Metric::AmortizedCost => {
+                let sp = if self.has("savings_plan_savings_plan_effective_cost") {
+                    "COALESCE(savings_plan_savings_plan_effective_cost, 0)"
+                } else {
+                    unblended
+                };
+                let ri = if self.has("reservation_effective_cost") {
+                    "COALESCE(reservation_effective_cost, 0)"
+                } else {
+                    unblended
+                };
+                format!(
+                    "CASE line_item_line_item_type \
+                     WHEN 'SavingsPlanCoveredUsage' THEN {sp} \
+                     WHEN 'DiscountedUsage' THEN {ri} \
+                     WHEN 'SavingsPlanNegation' THEN 0 \
+                     WHEN 'SavingsPlanUpfrontFee' THEN 0 \
+                     WHEN 'RIFee' THEN 0 \
+                     ELSE {unblended} END"
+                )
+            }
+        }
+    }
+
+    fn partition_filter(&self, q: &CostQuery) -> Option<String> {
+        let periods = q.billing_periods();
+        match &self.cur.partitioning {
+            Partitioning::BillingPeriod(col) => Some(format!(
+                "\"{col}\" IN ({})",
+                periods
+                    .iter()
+                    .map(|p| format!("'{p}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Partitioning::YearMonth => Some(format!(
+                "({})",
+                periods
+                    .iter()
+                    .map(|p| {
+                        let (y, m) = p.split_once('-').unwrap_or((p, "1"));
+                        let m = m.trim_start_matches('0');
+                        format!("(year = '{y}' AND month = '{m}')")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            )),
+            Partitioning::None => None,
+        }
+    }
+
+    /// The SQL a cost query runs over an integration's view.
+    pub fn cost_sql(&self, vi: &VirtualIntegration, q: &CostQuery) -> String {
+        let unit = match q.granularity {
+            Granularity::Daily => "day",
+            Granularity::Monthly => "month",
+        };
+        let mut select = vec![format!(
+            "CAST(date_trunc('{unit}', line_item_usage_start_date) AS DATE) AS period"
+        )];
+        let mut group = vec!["1".to_string()];
+        for (i, d) in q.group_by.iter().enumerate() {
+            select.push(format!(
+                "COALESCE(CAST({} AS VARCHAR), '') AS k{i}",
+                self.dimension_expr(d)
+            ));
+            group.push((i + 2).to_string());
+        }
+        select.push(format!("SUM({}) AS amount", self.metric_expr(q.metric)));
+        let mut filters = vec![
+            format!(
+                "line_item_usage_start_date >= TIMESTAMP '{} 00:00:00'",
+                q.from
+            ),
+            format!("line_item_usage_start_date < TIMESTAMP '{} 00:00:00'", q.to),
+        ];
+        if let Some(p) = self.partition_filter(q) {
+            filters.push(p);
+        }
+        if !q.exclude_line_item_types.is_empty() {
+            filters.push(format!(
+                "line_item_line_item_type NOT IN ({})",
+                q.exclude_line_item_types
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        format!(
+            "SELECT {} FROM {} WHERE {} GROUP BY {}",
+            select.join(", "),
+            vi.view_name(),
+            filters.join(" AND "),
+            group.join(", ")
+        )
+    }
+
+    /// Answers a cost query for an integration.
+    pub async fn cost(
+        &self,
+        vi: &VirtualIntegration,
+        q: &CostQuery,
+    ) -> Result<CostSeries, LocalError> {
+        q.validate()?;
+        let sql = self.cost_sql(vi, q);
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let mut points = Vec::new();
+        let nkeys = q.group_by.len();
+        for b in &batches {
+            let periods = cast(b.column(0), &DataType::Utf8)?;
+            let periods = strings_of(&periods)?;
+            let keys: Vec<Vec<Option<String>>> = (0..nkeys)
+                .map(|i| strings_of(b.column(i + 1)))
+                .collect::<Result<_, _>>()?;
+            let amount = cast(b.column(nkeys + 1), &DataType::Float64)?;
+            let amount = amount
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| LocalError::Engine("amount is not a number".into()))?;
+            for row in 0..b.num_rows() {
+                let Some(period) = periods[row]
+                    .as_deref()
+                    .and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+                else {
+                    continue;
+                };
+                let value = if amount.is_null(row) {
+                    0.0
+                } else {
+                    amount.value(row)
+                };
+                points.push(CostPoint {
+                    period,
+                    keys: keys
+                        .iter()
+                        .map(|k| k[row].clone().unwrap_or_default())
+                        .collect(),
+                    amount: Decimal::from_f64(value)
+                        .unwrap_or_default()
+                        .round_dp(6)
+                        .normalize(),
+                });
+            }
+        }
+        Ok(CostSeries::new(q.clone(), points))
+    }
+
+    /// The guard's verdict on `sql` for an integration: the confined query
+    /// the local engine runs.
+    pub fn confine_local(&self, vi: &VirtualIntegration, sql: &str) -> Result<ConfinedQuery, LocalError> {
+        let target = Target::new([vi.view_name()])?;
+        Ok(confine(sql, &target)?)
+    }
+
+    /// Runs a user's SQL on one integration's data only. The statement is
+    /// planned from the guard's checked AST in a fresh context whose catalog
+    /// holds nothing but this integration's view.
+    pub async fn sql(
+        &self,
+        vi: &VirtualIntegration,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<QueryResult, LocalError> {
+        let confined = self.confine_local(vi, sql)?;
+        let view = vi.view_name();
+        let provider = self
+            .ctx
+            .table_provider(view.as_str())
+            .await
+            .map_err(|e| LocalError::Engine(format!("the view of '{}' is missing: {e}", vi.name)))?;
+        let scoped = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        scoped.register_table(view.as_str(), provider)?;
+        let state = scoped.state();
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                confined.into_statement(),
+            )))
+            .await?;
+        let df = scoped.execute_logical_plan(plan).await?;
+        let schema = df.schema().clone();
+        let batches = df.limit(0, Some(max_rows + 1))?.collect().await?;
+        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut rows = Vec::new();
+        for b in &batches {
+            let cols = strings(b)?;
+            for r in 0..b.num_rows() {
+                rows.push(cols.iter().map(|c| c[r].clone()).collect());
+            }
+        }
+        let truncated = rows.len() > max_rows;
+        rows.truncate(max_rows);
+        Ok(QueryResult {
+            columns,
+            rows,
+            truncated,
+        })
+    }
+}
+
+fn strings_of(array: &dyn Array) -> Result<Vec<Option<String>>, LocalError> {
+    let opts = FormatOptions::default();
+    let f = ArrayFormatter::try_new(array, &opts)?;
+    Ok((0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                None
+            } else {
+                Some(f.value(i).to_string())
+            }
+        })
+        .collect())
+}
+
+fn strings(b: &RecordBatch) -> Result<Vec<Vec<Option<String>>>, LocalError> {
+    b.columns().iter().map(|c| strings_of(c.as_ref())).collect()
+}

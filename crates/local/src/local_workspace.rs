@@ -1,0 +1,166 @@
+//! The operations of a local workspace: what the CLI and the desktop call.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use costcarve_core::account::{AccountId, Organization};
+use costcarve_core::cost::{CostQuery, CostSeries};
+use costcarve_core::guard::Target;
+use costcarve_core::integration::{
+    AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
+};
+use costcarve_core::ports::Clock;
+
+use crate::engine::{QueryResult, SqlEngine};
+use crate::workspace::{self, CurFlavor, CurLocation};
+use crate::LocalError;
+
+/// Database name the `--explain` text uses for a local workspace's views.
+pub const LOCAL_DATABASE: &str = "costcarve";
+
+/// An open local workspace.
+pub struct LocalWorkspace {
+    dir: PathBuf,
+    org: Organization,
+    integrations: IntegrationSet,
+    engine: SqlEngine,
+    clock: Arc<dyn Clock>,
+}
+
+impl LocalWorkspace {
+    /// Opens the workspace in `dir` and re-creates the integrations' views.
+    pub async fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
+        let cur: CurLocation = workspace::locate_cur(dir)?;
+        let engine = SqlEngine::open(cur).await?;
+        let org = match workspace::load_organization(dir)? {
+            Some(org) => org,
+            None => {
+                let (payer, accounts) = engine.accounts_in_data().await?;
+                let accounts = accounts
+                    .into_iter()
+                    .filter_map(|(id, name)| id.parse::<AccountId>().ok().map(|id| (id, name)))
+                    .collect();
+                workspace::organization_from_accounts(
+                    payer.and_then(|p| p.parse().ok()),
+                    accounts,
+                )
+            }
+        };
+        let integrations = workspace::load_integrations(dir)?;
+        for vi in &integrations.integrations {
+            engine.register_integration(vi).await?;
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            org,
+            integrations,
+            engine,
+            clock,
+        })
+    }
+
+    /// The workspace folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The organization.
+    pub fn organization(&self) -> &Organization {
+        &self.org
+    }
+
+    /// CUR 2.0 or legacy.
+    pub fn flavor(&self) -> CurFlavor {
+        self.engine.flavor()
+    }
+
+    /// The saved integrations.
+    pub fn integrations(&self) -> &IntegrationSet {
+        &self.integrations
+    }
+
+    /// One integration by name.
+    pub fn integration(&self, name: &str) -> Result<&VirtualIntegration, LocalError> {
+        Ok(self.integrations.require(name)?)
+    }
+
+    /// The engine, for callers that build on it (benchmarks, tests).
+    pub fn engine(&self) -> &SqlEngine {
+        &self.engine
+    }
+
+    /// Saves `next` after the engine accepted the change; undoes the engine
+    /// change if saving fails, so disk and engine never disagree.
+    fn commit(&mut self, next: IntegrationSet) -> Result<(), LocalError> {
+        workspace::save_integrations(&self.dir, &next)?;
+        self.integrations = next;
+        Ok(())
+    }
+
+    /// Creates an integration and its view.
+    pub async fn create_integration(
+        &mut self,
+        new: NewIntegration,
+    ) -> Result<VirtualIntegration, LocalError> {
+        let mut next = self.integrations.clone();
+        let vi = next.create(&self.org, new, self.clock.now())?;
+        self.engine.register_integration(&vi).await?;
+        if let Err(e) = self.commit(next) {
+            let _ = self.engine.deregister_integration(&vi.view_name());
+            return Err(e);
+        }
+        Ok(vi)
+    }
+
+    /// Changes an integration's accounts or name, and its view.
+    pub async fn update_integration(
+        &mut self,
+        name: &str,
+        change: IntegrationChange,
+    ) -> Result<(VirtualIntegration, AccountDiff), LocalError> {
+        let before = self.integrations.require(name)?.clone();
+        let mut next = self.integrations.clone();
+        let (vi, diff) = next.update(&self.org, name, change, self.clock.now())?;
+        self.engine.register_integration(&vi).await?;
+        if before.view_name() != vi.view_name() {
+            self.engine.deregister_integration(&before.view_name())?;
+        }
+        if let Err(e) = self.commit(next) {
+            if before.view_name() != vi.view_name() {
+                let _ = self.engine.deregister_integration(&vi.view_name());
+            }
+            let _ = self.engine.register_integration(&before).await;
+            return Err(e);
+        }
+        Ok((vi, diff))
+    }
+
+    /// Deletes an integration and its view.
+    pub async fn delete_integration(&mut self, name: &str) -> Result<VirtualIntegration, LocalError> {
+        let mut next = self.integrations.clone();
+        let vi = next.delete(name)?;
+        self.commit(next)?;
+        self.engine.deregister_integration(&vi.view_name())?;
+        Ok(vi)
+    }
+
+    /// Answers a cost query.
+    pub async fn cost(&self, q: &CostQuery) -> Result<CostSeries, LocalError> {
+        let vi = self.integrations.require(&q.integration)?;
+        self.engine.cost(vi, q).await
+    }
+
+    /// Runs a user's SQL confined to one integration.
+    pub async fn sql(&self, name: &str, sql: &str, max_rows: usize) -> Result<QueryResult, LocalError> {
+        let vi = self.integrations.require(name)?;
+        self.engine.sql(vi, sql, max_rows).await
+    }
+
+    /// The Athena (Trino) text this query would be sent as, re-parsed and
+    /// re-checked by the guard.
+    pub fn explain(&self, name: &str, sql: &str) -> Result<String, LocalError> {
+        let vi = self.integrations.require(name)?;
+        let target = Target::new([LOCAL_DATABASE.to_string(), vi.view_name()])?;
+        Ok(costcarve_core::guard::confine(sql, &target)?.text().to_string())
+    }
+}
