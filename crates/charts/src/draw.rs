@@ -40,7 +40,7 @@ impl Sizes {
     fn new(opts: &ChartOptions) -> Self {
         let fit = (f64::from(opts.width) / 1200.0)
             .min(f64::from(opts.height) / 675.0)
-            .clamp(0.6, 3.0);
+            .clamp(0.8, 3.0);
         let k = fit * if opts.large_type { 1.6 } else { 1.0 };
         Self {
             title: 28.0 * k,

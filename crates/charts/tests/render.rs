@@ -355,6 +355,12 @@ fn write_samples_when_asked() {
             by_account(),
             ChartOptions::new(ChartKind::ByAccount, "Cost by account"),
         ),
+        (
+            "stacked-small",
+            monthly_by_service(1),
+            stacked_opts().with_size(640, 400),
+        ),
+        ("stacked-daily", daily(true), stacked_opts().with_top_n(4)),
         ("empty", empty(), stacked_opts()),
     ];
     for (name, series, opts) in samples {

@@ -22,7 +22,11 @@ use costcarve_local::demo::{self, DemoSpec};
 use costcarve_local::{LocalError, LocalWorkspace};
 
 #[derive(Parser)]
-#[command(name = "costcarve", version, about = "Carve per-customer cost views out of an AWS payer's bill")]
+#[command(
+    name = "costcarve",
+    version,
+    about = "Carve per-customer cost views out of an AWS payer's bill"
+)]
 struct Cli {
     /// The local workspace folder (a demo, or CUR Parquet copied from S3).
     #[arg(long, global = true, env = "COSTCARVE_WORKSPACE")]
@@ -226,7 +230,10 @@ fn invalid(msg: String) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
@@ -491,7 +498,11 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
             allow_shared,
         } => {
             let change = IntegrationChange {
-                add: add.as_deref().map(accounts_arg).transpose()?.unwrap_or_default(),
+                add: add
+                    .as_deref()
+                    .map(accounts_arg)
+                    .transpose()?
+                    .unwrap_or_default(),
                 remove: remove
                     .as_deref()
                     .map(accounts_arg)
@@ -529,7 +540,10 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
                     ]
                 })
                 .collect();
-            print_table(&["name", "accounts", "view", "updated"].map(String::from), &rows);
+            print_table(
+                &["name", "accounts", "view", "updated"].map(String::from),
+                &rows,
+            );
         }
         ViCommand::Show { name, json } => {
             let vi = ws.integration(name)?.clone();

@@ -165,10 +165,21 @@ mod tests {
     fn account_ids_are_twelve_digits() {
         assert!("123456789012".parse::<AccountId>().is_ok());
         assert!(" 123456789012 ".parse::<AccountId>().is_ok());
-        for bad in ["12345678901", "1234567890123", "12345678901a", "", "１２３４５６７８９０１２"] {
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "",
+            "１２３４５６７８９０１２",
+        ] {
             let err = bad.parse::<AccountId>().unwrap_err();
             assert!(err.to_string().contains("12 digits"), "{err}");
         }
-        assert_eq!(parse_account_list("123456789012, 210987654321,").unwrap().len(), 2);
+        assert_eq!(
+            parse_account_list("123456789012, 210987654321,")
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

@@ -334,7 +334,10 @@ mod tests {
     #[test]
     fn validation_says_what_is_wrong() {
         let mut q = CostQuery::new("x", d("2025-11-15"), d("2025-11-15"));
-        assert!(matches!(q.validate(), Err(CostQueryError::EmptyRange { .. })));
+        assert!(matches!(
+            q.validate(),
+            Err(CostQueryError::EmptyRange { .. })
+        ));
         q.to = d("2025-12-01");
         q.group_by = vec![Dimension::Service, Dimension::Account, Dimension::Region];
         assert_eq!(q.validate(), Err(CostQueryError::TooManyGroups(3)));

@@ -215,7 +215,9 @@ fn statement_kind(s: &Statement) -> String {
     let text = s.to_string();
     let words: Vec<&str> = text.split_whitespace().take(2).collect();
     let kind = match words.as_slice() {
-        [a, b] if ["CREATE", "DROP", "ALTER", "SHOW"].contains(&a.to_ascii_uppercase().as_str()) => {
+        [a, b]
+            if ["CREATE", "DROP", "ALTER", "SHOW"].contains(&a.to_ascii_uppercase().as_str()) =>
+        {
             format!("{a} {b}")
         }
         [a, ..] => (*a).to_string(),
@@ -506,7 +508,9 @@ impl VisitorMut for Checker<'_> {
             }
             TableFactor::TableFunction { .. } => forbid("TABLE(function)"),
             TableFactor::Function { .. } => forbid("a table function (LATERAL FLATTEN and alike)"),
-            TableFactor::JsonTable { .. } | TableFactor::OpenJsonTable { .. } => forbid("JSON_TABLE"),
+            TableFactor::JsonTable { .. } | TableFactor::OpenJsonTable { .. } => {
+                forbid("JSON_TABLE")
+            }
             TableFactor::Pivot { .. } | TableFactor::Unpivot { .. } => forbid("PIVOT/UNPIVOT"),
             TableFactor::MatchRecognize { .. } => forbid("MATCH_RECOGNIZE"),
             TableFactor::XmlTable { .. } => forbid("XMLTABLE"),

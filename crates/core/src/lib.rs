@@ -5,8 +5,8 @@
 //! [`ports`].
 #![deny(missing_docs)]
 
-pub mod cost;
 pub mod account;
+pub mod cost;
 pub mod error;
 pub mod guard;
 pub mod integration;

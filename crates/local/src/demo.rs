@@ -126,11 +126,26 @@ struct Region {
 }
 
 const REGIONS: [Region; 5] = [
-    Region { code: "us-east-1", prefix: "USE1" },
-    Region { code: "us-west-2", prefix: "USW2" },
-    Region { code: "eu-west-1", prefix: "EU" },
-    Region { code: "eu-central-1", prefix: "EUC1" },
-    Region { code: "ap-southeast-2", prefix: "APS2" },
+    Region {
+        code: "us-east-1",
+        prefix: "USE1",
+    },
+    Region {
+        code: "us-west-2",
+        prefix: "USW2",
+    },
+    Region {
+        code: "eu-west-1",
+        prefix: "EU",
+    },
+    Region {
+        code: "eu-central-1",
+        prefix: "EUC1",
+    },
+    Region {
+        code: "ap-southeast-2",
+        prefix: "APS2",
+    },
 ];
 
 struct Service {
@@ -142,38 +157,148 @@ struct Service {
 }
 
 const SERVICES: [Service; 16] = [
-    Service { code: "AmazonEC2", weight: 30, daily_scale: 40.0, resource: "i-",
-        usage: &[("BoxUsage:m5.large", "RunInstances", 0.096), ("BoxUsage:c6g.xlarge", "RunInstances", 0.136), ("EBS:VolumeUsage.gp3", "CreateVolume-Gp3", 0.0027), ("BoxUsage:r6i.2xlarge", "RunInstances", 0.504)] },
-    Service { code: "AmazonRDS", weight: 10, daily_scale: 55.0, resource: "arn:aws:rds:db:",
-        usage: &[("InstanceUsage:db.r6g.large", "CreateDBInstance:0016", 0.225), ("RDS:GP3-Storage", "CreateDBInstance:0016", 0.0038)] },
-    Service { code: "AmazonS3", weight: 12, daily_scale: 9.0, resource: "bucket-",
-        usage: &[("TimedStorage-ByteHrs", "StandardStorage", 0.023), ("Requests-Tier1", "PutObject", 0.005)] },
-    Service { code: "AWSLambda", weight: 6, daily_scale: 4.0, resource: "arn:aws:lambda:function:",
-        usage: &[("Lambda-GB-Second", "Invoke", 0.0000167), ("Request", "Invoke", 0.0000002)] },
-    Service { code: "AmazonDynamoDB", weight: 5, daily_scale: 12.0, resource: "table/",
-        usage: &[("ReadCapacityUnit-Hrs", "CommittedThroughput", 0.00013), ("TimedStorage-ByteHrs", "StandardStorage", 0.25)] },
-    Service { code: "AmazonEKS", weight: 3, daily_scale: 2.4, resource: "cluster/",
-        usage: &[("AmazonEKS-Hours:perCluster", "CreateOperation", 0.10)] },
-    Service { code: "AmazonVPC", weight: 6, daily_scale: 6.0, resource: "nat-",
-        usage: &[("NatGateway-Hours", "NatGateway", 0.045), ("NatGateway-Bytes", "NatGateway", 0.045)] },
-    Service { code: "AWSELB", weight: 4, daily_scale: 5.5, resource: "loadbalancer/app/",
-        usage: &[("LoadBalancerUsage", "LoadBalancing:Application", 0.0225)] },
-    Service { code: "AmazonCloudWatch", weight: 6, daily_scale: 3.0, resource: "log-group:",
-        usage: &[("CW:MetricMonitorUsage", "MetricStorage", 0.30), ("DataProcessing-Bytes", "PutLogEvents", 0.50)] },
-    Service { code: "AmazonCloudFront", weight: 3, daily_scale: 8.0, resource: "distribution/",
-        usage: &[("DataTransfer-Out-Bytes", "GET", 0.085)] },
-    Service { code: "AWSDataTransfer", weight: 4, daily_scale: 7.0, resource: "",
-        usage: &[("DataTransfer-Out-Bytes", "InterZone-Out", 0.09), ("DataTransfer-Regional-Bytes", "InterZone-In", 0.01)] },
-    Service { code: "AmazonElastiCache", weight: 3, daily_scale: 18.0, resource: "cluster:",
-        usage: &[("NodeUsage:cache.r6g.large", "CreateCacheCluster:0012", 0.206)] },
-    Service { code: "AmazonEFS", weight: 2, daily_scale: 4.0, resource: "file-system/fs-",
-        usage: &[("TimedStorage-ByteHrs", "Storage", 0.30)] },
-    Service { code: "AWSKMS", weight: 2, daily_scale: 0.8, resource: "key/",
-        usage: &[("KMS-Requests", "GenerateDataKey", 0.00003)] },
-    Service { code: "AmazonGuardDuty", weight: 2, daily_scale: 2.0, resource: "detector/",
-        usage: &[("PaidEventsAnalyzed", "ProcessEvents", 0.000004)] },
-    Service { code: "AmazonSQS", weight: 2, daily_scale: 1.2, resource: "queue/",
-        usage: &[("Requests-Tier1", "SendMessage", 0.0000004)] },
+    Service {
+        code: "AmazonEC2",
+        weight: 30,
+        daily_scale: 40.0,
+        resource: "i-",
+        usage: &[
+            ("BoxUsage:m5.large", "RunInstances", 0.096),
+            ("BoxUsage:c6g.xlarge", "RunInstances", 0.136),
+            ("EBS:VolumeUsage.gp3", "CreateVolume-Gp3", 0.0027),
+            ("BoxUsage:r6i.2xlarge", "RunInstances", 0.504),
+        ],
+    },
+    Service {
+        code: "AmazonRDS",
+        weight: 10,
+        daily_scale: 55.0,
+        resource: "arn:aws:rds:db:",
+        usage: &[
+            ("InstanceUsage:db.r6g.large", "CreateDBInstance:0016", 0.225),
+            ("RDS:GP3-Storage", "CreateDBInstance:0016", 0.0038),
+        ],
+    },
+    Service {
+        code: "AmazonS3",
+        weight: 12,
+        daily_scale: 9.0,
+        resource: "bucket-",
+        usage: &[
+            ("TimedStorage-ByteHrs", "StandardStorage", 0.023),
+            ("Requests-Tier1", "PutObject", 0.005),
+        ],
+    },
+    Service {
+        code: "AWSLambda",
+        weight: 6,
+        daily_scale: 4.0,
+        resource: "arn:aws:lambda:function:",
+        usage: &[
+            ("Lambda-GB-Second", "Invoke", 0.0000167),
+            ("Request", "Invoke", 0.0000002),
+        ],
+    },
+    Service {
+        code: "AmazonDynamoDB",
+        weight: 5,
+        daily_scale: 12.0,
+        resource: "table/",
+        usage: &[
+            ("ReadCapacityUnit-Hrs", "CommittedThroughput", 0.00013),
+            ("TimedStorage-ByteHrs", "StandardStorage", 0.25),
+        ],
+    },
+    Service {
+        code: "AmazonEKS",
+        weight: 3,
+        daily_scale: 2.4,
+        resource: "cluster/",
+        usage: &[("AmazonEKS-Hours:perCluster", "CreateOperation", 0.10)],
+    },
+    Service {
+        code: "AmazonVPC",
+        weight: 6,
+        daily_scale: 6.0,
+        resource: "nat-",
+        usage: &[
+            ("NatGateway-Hours", "NatGateway", 0.045),
+            ("NatGateway-Bytes", "NatGateway", 0.045),
+        ],
+    },
+    Service {
+        code: "AWSELB",
+        weight: 4,
+        daily_scale: 5.5,
+        resource: "loadbalancer/app/",
+        usage: &[("LoadBalancerUsage", "LoadBalancing:Application", 0.0225)],
+    },
+    Service {
+        code: "AmazonCloudWatch",
+        weight: 6,
+        daily_scale: 3.0,
+        resource: "log-group:",
+        usage: &[
+            ("CW:MetricMonitorUsage", "MetricStorage", 0.30),
+            ("DataProcessing-Bytes", "PutLogEvents", 0.50),
+        ],
+    },
+    Service {
+        code: "AmazonCloudFront",
+        weight: 3,
+        daily_scale: 8.0,
+        resource: "distribution/",
+        usage: &[("DataTransfer-Out-Bytes", "GET", 0.085)],
+    },
+    Service {
+        code: "AWSDataTransfer",
+        weight: 4,
+        daily_scale: 7.0,
+        resource: "",
+        usage: &[
+            ("DataTransfer-Out-Bytes", "InterZone-Out", 0.09),
+            ("DataTransfer-Regional-Bytes", "InterZone-In", 0.01),
+        ],
+    },
+    Service {
+        code: "AmazonElastiCache",
+        weight: 3,
+        daily_scale: 18.0,
+        resource: "cluster:",
+        usage: &[(
+            "NodeUsage:cache.r6g.large",
+            "CreateCacheCluster:0012",
+            0.206,
+        )],
+    },
+    Service {
+        code: "AmazonEFS",
+        weight: 2,
+        daily_scale: 4.0,
+        resource: "file-system/fs-",
+        usage: &[("TimedStorage-ByteHrs", "Storage", 0.30)],
+    },
+    Service {
+        code: "AWSKMS",
+        weight: 2,
+        daily_scale: 0.8,
+        resource: "key/",
+        usage: &[("KMS-Requests", "GenerateDataKey", 0.00003)],
+    },
+    Service {
+        code: "AmazonGuardDuty",
+        weight: 2,
+        daily_scale: 2.0,
+        resource: "detector/",
+        usage: &[("PaidEventsAnalyzed", "ProcessEvents", 0.000004)],
+    },
+    Service {
+        code: "AmazonSQS",
+        weight: 2,
+        daily_scale: 1.2,
+        resource: "queue/",
+        usage: &[("Requests-Tier1", "SendMessage", 0.0000004)],
+    },
 ];
 
 /// The CUR 2.0 columns the demo writes (a subset of the real export, same
@@ -211,7 +336,11 @@ pub fn cur_schema() -> SchemaRef {
         Field::new("line_item_unblended_cost", DataType::Float64, false),
         Field::new("line_item_blended_cost", DataType::Float64, false),
         Field::new("line_item_net_unblended_cost", DataType::Float64, false),
-        Field::new("savings_plan_savings_plan_effective_cost", DataType::Float64, true),
+        Field::new(
+            "savings_plan_savings_plan_effective_cost",
+            DataType::Float64,
+            true,
+        ),
         Field::new("reservation_effective_cost", DataType::Float64, true),
         Field::new("line_item_resource_id", DataType::Utf8, true),
         Field::new("line_item_currency_code", dict(), false),
@@ -303,7 +432,12 @@ pub fn organization(seed: u64) -> Organization {
                 .collect(),
         });
     };
-    push(&mut rng, "MSP Payer".into(), &root, &[("env", "management")]);
+    push(
+        &mut rng,
+        "MSP Payer".into(),
+        &root,
+        &[("env", "management")],
+    );
     let mut customer_units = Vec::new();
     for c in CUSTOMERS {
         let cu = new_unit(&mut rng, c, &customers_ou);
@@ -715,7 +849,12 @@ pub fn generate(
                 monthly("Fee", "AWSSupportBusiness", "Dollar", month_usage * 0.05);
             }
             if let Some(credit) = p.credit {
-                monthly("Credit", "AmazonEC2", "Credit", -credit.min(month_usage * 0.5));
+                monthly(
+                    "Credit",
+                    "AmazonEC2",
+                    "Credit",
+                    -credit.min(month_usage * 0.5),
+                );
             }
             if rng.random::<f64>() < 0.03 {
                 monthly("Refund", "AmazonS3", "Refund", -(month_usage * 0.02));

@@ -140,7 +140,9 @@ impl SqlEngine {
     }
 
     /// The distinct accounts (id, name) and the payer seen in the data.
-    pub async fn accounts_in_data(&self) -> Result<(Option<String>, Vec<(String, String)>), LocalError> {
+    pub async fn accounts_in_data(
+        &self,
+    ) -> Result<(Option<String>, Vec<(String, String)>), LocalError> {
         let name = if self.has("line_item_usage_account_name") {
             "MAX(CAST(line_item_usage_account_name AS VARCHAR))"
         } else {
@@ -311,6 +313,20 @@ impl SqlEngine {
         )
     }
 
+    /// The physical plan of a cost query, as text (which files it reads).
+    pub async fn explain_cost(
+        &self,
+        vi: &VirtualIntegration,
+        q: &CostQuery,
+    ) -> Result<String, LocalError> {
+        let df = self.ctx.sql(&self.cost_sql(vi, q)).await?;
+        let plan = df.create_physical_plan().await?;
+        let text = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(true)
+            .to_string();
+        Ok(text)
+    }
+
     /// Answers a cost query for an integration.
     pub async fn cost(
         &self,
@@ -363,7 +379,11 @@ impl SqlEngine {
 
     /// The guard's verdict on `sql` for an integration: the confined query
     /// the local engine runs.
-    pub fn confine_local(&self, vi: &VirtualIntegration, sql: &str) -> Result<ConfinedQuery, LocalError> {
+    pub fn confine_local(
+        &self,
+        vi: &VirtualIntegration,
+        sql: &str,
+    ) -> Result<ConfinedQuery, LocalError> {
         let target = Target::new([vi.view_name()])?;
         Ok(confine(sql, &target)?)
     }
@@ -379,11 +399,9 @@ impl SqlEngine {
     ) -> Result<QueryResult, LocalError> {
         let confined = self.confine_local(vi, sql)?;
         let view = vi.view_name();
-        let provider = self
-            .ctx
-            .table_provider(view.as_str())
-            .await
-            .map_err(|e| LocalError::Engine(format!("the view of '{}' is missing: {e}", vi.name)))?;
+        let provider = self.ctx.table_provider(view.as_str()).await.map_err(|e| {
+            LocalError::Engine(format!("the view of '{}' is missing: {e}", vi.name))
+        })?;
         let scoped = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
         scoped.register_table(view.as_str(), provider)?;
         let state = scoped.state();

@@ -40,10 +40,7 @@ impl LocalWorkspace {
                     .into_iter()
                     .filter_map(|(id, name)| id.parse::<AccountId>().ok().map(|id| (id, name)))
                     .collect();
-                workspace::organization_from_accounts(
-                    payer.and_then(|p| p.parse().ok()),
-                    accounts,
-                )
+                workspace::organization_from_accounts(payer.and_then(|p| p.parse().ok()), accounts)
             }
         };
         let integrations = workspace::load_integrations(dir)?;
@@ -136,7 +133,10 @@ impl LocalWorkspace {
     }
 
     /// Deletes an integration and its view.
-    pub async fn delete_integration(&mut self, name: &str) -> Result<VirtualIntegration, LocalError> {
+    pub async fn delete_integration(
+        &mut self,
+        name: &str,
+    ) -> Result<VirtualIntegration, LocalError> {
         let mut next = self.integrations.clone();
         let vi = next.delete(name)?;
         self.commit(next)?;
@@ -151,7 +151,12 @@ impl LocalWorkspace {
     }
 
     /// Runs a user's SQL confined to one integration.
-    pub async fn sql(&self, name: &str, sql: &str, max_rows: usize) -> Result<QueryResult, LocalError> {
+    pub async fn sql(
+        &self,
+        name: &str,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<QueryResult, LocalError> {
         let vi = self.integrations.require(name)?;
         self.engine.sql(vi, sql, max_rows).await
     }
@@ -161,6 +166,8 @@ impl LocalWorkspace {
     pub fn explain(&self, name: &str, sql: &str) -> Result<String, LocalError> {
         let vi = self.integrations.require(name)?;
         let target = Target::new([LOCAL_DATABASE.to_string(), vi.view_name()])?;
-        Ok(costcarve_core::guard::confine(sql, &target)?.text().to_string())
+        Ok(costcarve_core::guard::confine(sql, &target)?
+            .text()
+            .to_string())
     }
 }

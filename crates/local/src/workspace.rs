@@ -155,7 +155,9 @@ pub fn organization_from_accounts(
     let root = "r-cur0".to_string();
     let management = payer
         .or_else(|| accounts.first().map(|a| a.0.clone()))
-        .unwrap_or_else(|| AccountId::try_from("000000000000".to_string()).unwrap_or_else(|_| unreachable!()));
+        .unwrap_or_else(|| {
+            AccountId::try_from("000000000000".to_string()).unwrap_or_else(|_| unreachable!())
+        });
     Organization {
         id: "o-fromcur".into(),
         management_account_id: management,
@@ -167,7 +169,11 @@ pub fn organization_from_accounts(
         accounts: accounts
             .into_iter()
             .map(|(id, name)| Account {
-                name: if name.is_empty() { id.to_string() } else { name },
+                name: if name.is_empty() {
+                    id.to_string()
+                } else {
+                    name
+                },
                 id,
                 email: String::new(),
                 status: "ACTIVE".into(),
@@ -206,15 +212,26 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
         .components()
         .filter_map(|c| c.as_os_str().to_str().map(String::from))
         .collect();
-    let partitioning = if let Some(seg) = segments
-        .iter()
-        .find(|s| s.to_ascii_lowercase().starts_with("billing_period="))
-    {
-        Partitioning::BillingPeriod(seg.split('=').next().unwrap_or("billing_period").to_string())
-    } else if segments.iter().any(|s| s.starts_with("year=")) {
-        Partitioning::YearMonth
-    } else {
-        Partitioning::None
+    // The table is registered on the folder above the first `key=value`
+    // folder, so that DataFusion reads the partitions as columns.
+    let first_partition = segments.iter().position(|s| s.contains('='));
+    let partitioning = match first_partition.map(|i| segments[i].clone()) {
+        Some(seg) if seg.to_ascii_lowercase().starts_with("billing_period=") => {
+            Partitioning::BillingPeriod(
+                seg.split('=')
+                    .next()
+                    .unwrap_or("billing_period")
+                    .to_string(),
+            )
+        }
+        Some(seg) if seg.starts_with("year=") => Partitioning::YearMonth,
+        _ => Partitioning::None,
+    };
+    let root = match (first_partition, &partitioning) {
+        (Some(i), Partitioning::BillingPeriod(_) | Partitioning::YearMonth) => {
+            segments[..i].iter().fold(root.clone(), |p, s| p.join(s))
+        }
+        _ => first.parent().map(Path::to_path_buf).unwrap_or(root),
     };
     let columns = parquet_columns(first)?;
     let has = |c: &str| columns.iter().any(|x| x == c);
@@ -236,8 +253,7 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
             ),
         });
     }
-    let flavor = if has("line_item_usage_account_name") || has("resource_tags") || has("product")
-    {
+    let flavor = if has("line_item_usage_account_name") || has("resource_tags") || has("product") {
         CurFlavor::Cur2
     } else {
         CurFlavor::Legacy
