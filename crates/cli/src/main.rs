@@ -48,7 +48,8 @@ enum Command {
         /// Random seed: same seed, rows and end month give identical files.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Last (open) month, YYYY-MM; the current month by default.
+        /// Last month, YYYY-MM, filled to its end; by default the current
+        /// month, with data up to today.
         #[arg(long)]
         end_month: Option<String>,
     },
@@ -386,7 +387,11 @@ fn demo_cmd(dir: &Path, rows: u64, seed: u64, end_month: Option<&str>) -> Result
     if rows == 0 {
         return Err(invalid("--rows must be at least 1".into()));
     }
-    let spec = DemoSpec::new(rows, seed, last);
+    let mut spec = DemoSpec::new(rows, seed, last);
+    if end_month.is_none() {
+        // The open month has data up to today, as a real bill does.
+        spec.data_until = Some(today);
+    }
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(u64::from(demo::MONTHS));
         bar.set_style(

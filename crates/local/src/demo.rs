@@ -40,6 +40,9 @@ pub struct DemoSpec {
     pub seed: u64,
     /// First day of the last (current, open) month.
     pub last_month: NaiveDate,
+    /// First day without data (today, for an open month); `None` fills the
+    /// last month to its end.
+    pub data_until: Option<NaiveDate>,
 }
 
 impl DemoSpec {
@@ -49,6 +52,7 @@ impl DemoSpec {
             rows,
             seed,
             last_month: costcarve_core::cost::first_of_month(today),
+            data_until: None,
         }
     }
 
@@ -778,6 +782,9 @@ pub fn generate(
             let mut by_service: BTreeMap<usize, f64> = BTreeMap::new();
             for d in 0..ndays {
                 let day = *month + Duration::days(d);
+                if spec.data_until.is_some_and(|until| day >= until) {
+                    break;
+                }
                 let weekend = matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
                 let season = if weekend { p.weekend } else { 1.0 };
                 for m in &p.meters {

@@ -1,0 +1,356 @@
+//! The `costcarve` command line, run as a user runs it: exit codes, messages
+//! on stderr, JSON on stdout, files written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn costcarve(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_costcarve"))
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .env_remove("COSTCARVE_WORKSPACE")
+        .output()
+        .expect("costcarve runs")
+}
+
+fn ok(ws: &Path, args: &[&str]) -> String {
+    let out = costcarve(ws, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(ws: &Path, args: &[&str], code: i32) -> String {
+    let out = costcarve(ws, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: stdout {} stderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    let out = Command::new(env!("CARGO_BIN_EXE_costcarve"))
+        .args([
+            "demo",
+            "--rows",
+            "20000",
+            "--seed",
+            "3",
+            "--end-month",
+            "2026-10",
+            "--dir",
+        ])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("13 billing periods (2025-10 to 2026-10)"),
+        "{text}"
+    );
+    (tmp, ws)
+}
+
+fn ids_of(ws: &Path, customer: &str) -> Vec<String> {
+    let accounts: Value = serde_json::from_str(&ok(ws, &["accounts", "--json"])).unwrap();
+    accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["tags"]["customer"] == customer)
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_whole_workflow_through_the_cli() {
+    let (_tmp, ws) = demo();
+    let acme = ids_of(&ws, "acme-retail");
+    let borealis = ids_of(&ws, "borealis-health");
+    assert!(acme.len() >= 5);
+
+    let out = ok(
+        &ws,
+        &[
+            "vi",
+            "create",
+            "Acme Retail",
+            "--accounts",
+            &acme[..4].join(","),
+        ],
+    );
+    assert!(
+        out.contains("created 'Acme Retail' with 4 accounts"),
+        "{out}"
+    );
+    ok(
+        &ws,
+        &[
+            "vi",
+            "create",
+            "Borealis",
+            "--accounts",
+            &borealis.join(","),
+        ],
+    );
+
+    // accounts shows memberships
+    let accounts: Value = serde_json::from_str(&ok(&ws, &["accounts", "--json"])).unwrap();
+    let first = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == acme[0].as_str())
+        .unwrap();
+    assert_eq!(first["integrations"], serde_json::json!(["Acme Retail"]));
+
+    let out = ok(
+        &ws,
+        &[
+            "vi",
+            "update",
+            "Acme Retail",
+            "--add",
+            &acme[4..].join(","),
+            "--remove",
+            &acme[0],
+        ],
+    );
+    assert!(
+        out.contains(&format!("{} accounts", acme.len() - 1)),
+        "{out}"
+    );
+
+    let list: Value = serde_json::from_str(&ok(&ws, &["vi", "list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let show: Value =
+        serde_json::from_str(&ok(&ws, &["vi", "show", "acme retail", "--json"])).unwrap();
+    let members: Vec<&str> = show["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!members.contains(&acme[0].as_str()));
+    assert_eq!(show["revision"], 2);
+
+    // Costs: JSON points add up to the total, only member accounts appear.
+    let cost: Value = serde_json::from_str(&ok(
+        &ws,
+        &[
+            "cost",
+            "Acme Retail",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-11-01",
+            "--group-by",
+            "account,service",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let points = cost["points"].as_array().unwrap();
+    assert!(!points.is_empty());
+    let sum: f64 = points
+        .iter()
+        .map(|p| p["amount"].as_str().unwrap().parse::<f64>().unwrap())
+        .sum();
+    let total: f64 = cost["total"].as_str().unwrap().parse().unwrap();
+    assert!((sum - total).abs() < 0.01);
+    for p in points {
+        let account = p["keys"][0].as_str().unwrap();
+        assert!(members.contains(&account), "foreign account {account}");
+    }
+    let months: std::collections::BTreeSet<&str> = points
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(months.len(), 10);
+
+    // SQL total equals the cost total for the same range.
+    let sql: Value = serde_json::from_str(&ok(
+        &ws,
+        &["sql", "Acme Retail", "SELECT sum(line_item_unblended_cost) FROM cur WHERE line_item_usage_start_date >= TIMESTAMP '2026-01-01 00:00:00' AND line_item_usage_start_date < TIMESTAMP '2026-11-01 00:00:00'", "--json"],
+    ))
+    .unwrap();
+    let sql_total: f64 = sql["rows"][0][0].as_str().unwrap().parse().unwrap();
+    assert!((sql_total - total).abs() < 0.01, "{sql_total} vs {total}");
+
+    let explain = ok(
+        &ws,
+        &[
+            "sql",
+            "Acme Retail",
+            "SELECT count(*) FROM Cur",
+            "--explain",
+        ],
+    );
+    assert_eq!(
+        explain.trim(),
+        "SELECT count(*) FROM \"costcarve\".\"vi_acme_retail\" AS cur"
+    );
+
+    // Charts.
+    let png = ws.join("acme.png");
+    let svg = ws.join("acme.svg");
+    ok(
+        &ws,
+        &[
+            "chart",
+            "Acme Retail",
+            "--out",
+            png.to_str().unwrap(),
+            "--from",
+            "2025-10-01",
+            "--to",
+            "2026-11-01",
+        ],
+    );
+    ok(
+        &ws,
+        &[
+            "chart",
+            "Acme Retail",
+            "--kind",
+            "account",
+            "--out",
+            svg.to_str().unwrap(),
+            "--from",
+            "2025-10-01",
+            "--to",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.contains("<svg"));
+    assert!(
+        svg_text.contains(&members[0][..]),
+        "account chart names the accounts"
+    );
+
+    let out = ok(&ws, &["vi", "delete", "Acme Retail"]);
+    assert!(out.contains("deleted 'Acme Retail'"), "{out}");
+    let err = fails(&ws, &["vi", "show", "Acme Retail"], 2);
+    assert!(err.contains("known integrations: Borealis"), "{err}");
+}
+
+#[test]
+fn exit_codes_say_what_kind_of_failure_it_was() {
+    let (_tmp, ws) = demo();
+    let acme = ids_of(&ws, "acme-retail");
+    ok(
+        &ws,
+        &["vi", "create", "Acme", "--accounts", &acme.join(",")],
+    );
+
+    // 2: invalid input, with what to fix.
+    let err = fails(&ws, &["vi", "create", "B", "--accounts", "12345"], 2);
+    assert!(err.contains("exactly 12 digits"), "{err}");
+    let err = fails(&ws, &["vi", "create", "B", "--accounts", "999999999999"], 2);
+    assert!(err.contains("not in this organization"), "{err}");
+    let err = fails(&ws, &["vi", "create", "B", "--accounts", &acme[0]], 2);
+    assert!(err.contains("--allow-shared"), "{err}");
+    let err = fails(
+        &ws,
+        &["vi", "create", "Bad;Name", "--accounts", &acme[0]],
+        2,
+    );
+    assert!(err.contains("';' is not allowed"), "{err}");
+    let err = fails(
+        &ws,
+        &["cost", "Acme", "--from", "2026-02-01", "--to", "2026-01-01"],
+        2,
+    );
+    assert!(err.contains("--to"), "{err}");
+    let err = fails(
+        &ws,
+        &[
+            "cost",
+            "Acme",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--group-by",
+            "service,account,region",
+        ],
+        2,
+    );
+    assert!(err.contains("at most 2"), "{err}");
+    let err = fails(
+        &ws,
+        &[
+            "cost",
+            "Acme",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--group-by",
+            "colour",
+        ],
+        2,
+    );
+    assert!(err.contains("unknown group-by dimension 'colour'"), "{err}");
+    let err = fails(&ws, &["chart", "Acme", "--out", "/tmp/x.jpg"], 2);
+    assert!(err.contains(".svg") && err.contains(".png"), "{err}");
+    let err = fails(
+        &ws,
+        &[
+            "cost",
+            "Nobody",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+        ],
+        2,
+    );
+    assert!(err.contains("no integration named 'Nobody'"), "{err}");
+
+    // 3: the guard refused the query, and says why.
+    let err = fails(&ws, &["sql", "Acme", "SELECT * FROM cur_all"], 3);
+    assert!(err.contains("only the table `cur`"), "{err}");
+    let err = fails(&ws, &["sql", "Acme", "DROP TABLE cur"], 3);
+    assert!(err.contains("DROP TABLE"), "{err}");
+    let err = fails(&ws, &["sql", "Acme", "SELECT 1; SELECT 2"], 3);
+    assert!(err.contains("one statement"), "{err}");
+
+    // 1: anything else (here, an engine error in a query that passed the guard).
+    let err = fails(&ws, &["sql", "Acme", "SELECT no_such_column FROM cur"], 1);
+    assert!(err.contains("no_such_column"), "{err}");
+
+    // A folder that is not a workspace.
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fails(tmp.path(), &["accounts"], 2);
+    assert!(err.contains("costcarve demo --dir"), "{err}");
+    // No workspace at all.
+    let out = Command::new(env!("CARGO_BIN_EXE_costcarve"))
+        .arg("accounts")
+        .env_remove("COSTCARVE_WORKSPACE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--workspace DIR"));
+}
