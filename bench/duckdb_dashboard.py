@@ -51,15 +51,19 @@ def main():
         return ", ".join(f"'{p}'" for p in ps)
 
     rng = lambda a: f"line_item_usage_start_date >= TIMESTAMP '{a} 00:00:00' AND line_item_usage_start_date < TIMESTAMP '{end} 00:00:00'"
+    # The same formulation CostCarve's engine uses: partition pruning on
+    # billing_period, monthly buckets from the partition value, and no
+    # per-row date filter when the range is whole months.
+    month = "CAST(billing_period || '-01' AS DATE)"
     questions = [
-        ("monthly_by_service", f"""SELECT CAST(date_trunc('month', line_item_usage_start_date) AS DATE), line_item_product_code,
-             SUM(line_item_unblended_cost) FROM vi WHERE {rng(first)} AND billing_period IN ({plist(periods)}) GROUP BY 1, 2""", "total"),
+        ("monthly_by_service", f"""SELECT {month}, line_item_product_code, SUM(line_item_unblended_cost)
+             FROM vi WHERE billing_period IN ({plist(periods)}) GROUP BY 1, 2""", "total"),
         ("daily_last_30_days", f"""SELECT CAST(date_trunc('day', line_item_usage_start_date) AS DATE), SUM(line_item_unblended_cost)
              FROM vi WHERE {rng(start30)} AND billing_period IN ({plist(periods30)}) GROUP BY 1""", "total"),
         ("top10_usage_types", f"""SELECT line_item_usage_type, SUM(line_item_unblended_cost) AS c FROM vi
-             WHERE {rng(first)} AND billing_period IN ({plist(periods)}) GROUP BY 1 ORDER BY c DESC LIMIT 10""", "total"),
-        ("by_account_by_month", f"""SELECT CAST(date_trunc('month', line_item_usage_start_date) AS DATE), line_item_usage_account_id,
-             SUM(line_item_unblended_cost) FROM vi WHERE {rng(first)} AND billing_period IN ({plist(periods)}) GROUP BY 1, 2""", "total"),
+             WHERE billing_period IN ({plist(periods)}) GROUP BY 1 ORDER BY c DESC LIMIT 10""", "total"),
+        ("by_account_by_month", f"""SELECT {month}, line_item_usage_account_id, SUM(line_item_unblended_cost)
+             FROM vi WHERE billing_period IN ({plist(periods)}) GROUP BY 1, 2""", "total"),
     ]
     for label, sql, _ in questions:
         times = []

@@ -572,8 +572,8 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
 }
 
 async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
-    let granularity: Granularity = args.granularity.parse().map_err(|e| Invalid(e))?;
-    let metric: Metric = args.metric.parse().map_err(|e| Invalid(e))?;
+    let granularity: Granularity = args.granularity.parse().map_err(Invalid)?;
+    let metric: Metric = args.metric.parse().map_err(Invalid)?;
     let group_by: Vec<Dimension> = args
         .group_by
         .as_deref()
@@ -583,7 +583,7 @@ async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
         .filter(|s| !s.is_empty())
         .map(str::parse)
         .collect::<Result<_, _>>()
-        .map_err(|e| Invalid(e))?;
+        .map_err(Invalid)?;
     let exclude: BTreeSet<String> = args
         .exclude
         .as_deref()
@@ -603,7 +603,7 @@ async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
         metric,
         exclude_line_item_types: exclude,
     };
-    q.validate().map_err(|e| Invalid(e))?;
+    q.validate().map_err(Invalid)?;
     let series = ws.cost(&q).await?;
     if args.json {
         return print_json(&series);

@@ -245,7 +245,7 @@ fn the_whole_workflow_through_the_cli() {
     let svg_text = std::fs::read_to_string(&svg).unwrap();
     assert!(svg_text.contains("<svg"));
     assert!(
-        svg_text.contains(&members[0][..]),
+        svg_text.contains(members[0]),
         "account chart names the accounts"
     );
 

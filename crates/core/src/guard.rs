@@ -18,8 +18,22 @@
 //! checked again in a mode that accepts only the target; only when the
 //! re-parsed statement equals the rewritten one is the query confined. That
 //! closes the printer's quote/backslash differentials: the text we would send
-//! means exactly the AST we checked.
+//! means exactly the AST we checked. The printed text is also read token by
+//! token, and only tokens that Trino lexes the same way are let through
+//! (`'...'` strings, numbers, identifiers, operators): a literal such as
+//! `E'\''` or `Q'[...]'` is one string to the parser but ends early for
+//! Trino, which would then read the rest of it as SQL.
+//!
+//! Parsing itself is kept linear and shallow. The dialect reserves every
+//! keyword, so sqlparser never retries a failed `CAST(`, `ARRAY[`, `NOT (`
+//! ... as a plain name (nested, each retry doubled the work: thirty levels
+//! took hours). Before parsing, the token stream is measured: bracket
+//! nesting, nesting of `POSITION(` (the one construct still parsed twice on
+//! failure), and the operators along any nesting path (a chain such as
+//! `1+1+...` is parsed without recursion but makes a tree as deep as it is
+//! long, which overflows the stack of whoever walks, prints or drops it).
 
+use std::any::TypeId;
 use std::ops::ControlFlow;
 
 use serde::Serialize;
@@ -27,8 +41,121 @@ use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SelectFlavor, SetExpr, Statement,
     TableAlias, TableFactor, VisitMut, VisitorMut,
 };
-use sqlparser::dialect::GenericDialect;
+use sqlparser::dialect::{Dialect, GenericDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+
+/// The parser's dialect: [`GenericDialect`] in every respect but one. When
+/// the special parse of a keyword construct fails (`CAST(`, `ARRAY[`,
+/// `NOT (`, `SUBSTRING(`, ...), sqlparser retries the same tokens as a plain
+/// name or function call; nested, the retries multiply (two to three times
+/// the work per level), so a short query could keep the guard busy for
+/// hours. Here every keyword is reserved, so a failed construct is an error.
+#[derive(Debug, Clone, Copy, Default)]
+struct GuardDialect;
+
+macro_rules! generic_flags {
+    ($($name:ident,)*) => {
+        $(fn $name(&self) -> bool {
+            GenericDialect {}.$name()
+        })*
+    };
+}
+
+impl Dialect for GuardDialect {
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<GenericDialect>()
+    }
+
+    fn is_reserved_for_identifier(&self, _keyword: Keyword) -> bool {
+        true
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        GenericDialect {}.is_delimited_identifier_start(ch)
+    }
+
+    fn is_identifier_start(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_start(ch)
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_part(ch)
+    }
+
+    // Every other method GenericDialect (sqlparser 0.62.0) overrides.
+    generic_flags! {
+        supports_unicode_string_literal,
+        supports_partition_by_after_order_by,
+        supports_array_join_syntax,
+        supports_group_by_expr,
+        supports_group_by_with_modifier,
+        supports_left_associative_joins_without_parens,
+        supports_connect_by,
+        supports_match_recognize,
+        supports_pipe_operator,
+        supports_start_transaction_modifier,
+        supports_window_function_null_treatment_arg,
+        supports_dictionary_syntax,
+        supports_window_clause_named_window_reference,
+        supports_parenthesized_set_variables,
+        supports_select_wildcard_except,
+        support_map_literal_syntax,
+        allow_extract_custom,
+        allow_extract_single_quotes,
+        supports_extract_comma_syntax,
+        supports_create_view_comment_syntax,
+        supports_parens_around_table_factor,
+        supports_values_as_table_factor,
+        supports_create_index_with_clause,
+        supports_explain_with_utility_options,
+        supports_limit_comma,
+        supports_update_order_by,
+        supports_from_first_select,
+        supports_projection_trailing_commas,
+        supports_asc_desc_in_column_definition,
+        supports_try_convert,
+        supports_bitwise_shift_operators,
+        supports_comment_on,
+        supports_load_extension,
+        supports_named_fn_args_with_assignment_operator,
+        supports_struct_literal,
+        supports_empty_projections,
+        supports_nested_comments,
+        supports_multiline_comment_hints,
+        supports_user_host_grantee,
+        supports_string_escape_constant,
+        supports_array_typedef_with_brackets,
+        supports_match_against,
+        supports_set_names,
+        supports_comma_separated_set_assignments,
+        supports_filter_during_aggregation,
+        supports_select_wildcard_exclude,
+        supports_data_type_signed_suffix,
+        supports_interval_options,
+        supports_quote_delimited_string,
+        supports_select_wildcard_replace,
+        supports_select_wildcard_ilike,
+        supports_select_wildcard_rename,
+        supports_optimize_table,
+        supports_install,
+        supports_detach,
+        supports_prewhere,
+        supports_with_fill,
+        supports_limit_by,
+        supports_interpolate,
+        supports_settings,
+        supports_select_format,
+        supports_comment_optimizer_hint,
+        supports_constraint_keyword_without_name,
+        supports_key_column_option,
+        supports_comma_separated_trim,
+        supports_cte_without_as,
+        supports_select_item_multi_column_alias,
+        supports_xml_expressions,
+    }
+}
 
 /// The logical table users query.
 pub const LOGICAL_TABLE: &str = "cur";
@@ -36,6 +163,15 @@ pub const LOGICAL_TABLE: &str = "cur";
 pub const MAX_QUERY_BYTES: usize = 262_144;
 /// Deepest nesting accepted (parser recursion guard).
 const MAX_DEPTH: usize = 64;
+/// Deepest nesting of the constructs the parser still backtracks on: each
+/// level doubles the work when the inside fails to parse.
+const MAX_RETRY_NESTING: usize = 2;
+/// Most operators and keywords along one nesting path (bounds the depth of
+/// the syntax tree, whose walks are recursive).
+const MAX_PATH_OPERATORS: usize = 320;
+/// Keywords whose bracket sqlparser parses twice when the first reading
+/// fails, whatever the dialect (`POSITION(a IN b)`, then `POSITION(a, b)`).
+const RETRYING_KEYWORDS: &[Keyword] = &[Keyword::POSITION];
 
 /// The relation `cur` is replaced by: a trusted, already-safe name such as
 /// `vi_acme` (local engine) or `"costcarve"."vi_acme"` (Athena).
@@ -142,8 +278,14 @@ pub enum GuardError {
     #[error("the identifier '{0}' names a hidden column; `$` names are not allowed")]
     HiddenColumn(String),
     /// Nested too deep.
-    #[error("the query nests subqueries more than {MAX_DEPTH} deep")]
+    #[error("the query nests subqueries, brackets or CASE expressions more than {MAX_DEPTH} deep")]
     TooDeep,
+    /// Too complex to parse or check safely.
+    #[error("the query is too complex: {0}; split it up or simplify it")]
+    TooComplex(String),
+    /// A literal or parameter other than `'...'` strings, numbers, booleans.
+    #[error("{0} is not allowed in a confined query; write strings as '...' (double a quote inside: 'it''s')")]
+    Literal(String),
     /// The rewritten query does not print back to itself.
     #[error("the query cannot be printed unambiguously for the engine (quote or escape ambiguity); simplify its string literals or identifiers")]
     Unprintable,
@@ -157,10 +299,14 @@ pub fn confine(sql: &str, target: &Target) -> Result<ConfinedQuery, GuardError> 
     if sql.len() > MAX_QUERY_BYTES {
         return Err(GuardError::TooLong(sql.len()));
     }
-    let mut statement = parse_one(sql)?;
+    let tokens = tokenize(sql)?;
+    check_shape(&tokens)?;
+    let mut statement = parse_one(tokens)?;
     run_checker(&mut statement, target, Mode::Rewrite)?;
     let text = statement.to_string();
-    let mut reparsed = parse_one(&text).map_err(|_| GuardError::Unprintable)?;
+    let printed = tokenize(&text).map_err(|_| GuardError::Unprintable)?;
+    check_printed(&printed)?;
+    let mut reparsed = parse_one(printed).map_err(|_| GuardError::Unprintable)?;
     run_checker(&mut reparsed, target, Mode::Verify)?;
     if reparsed != statement {
         return Err(GuardError::Unprintable);
@@ -171,18 +317,233 @@ pub fn confine(sql: &str, target: &Target) -> Result<ConfinedQuery, GuardError> 
     })
 }
 
-fn parse_one(sql: &str) -> Result<Statement, GuardError> {
-    let dialect = GenericDialect {};
-    let mut statements = Parser::new(&dialect)
+fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, GuardError> {
+    Tokenizer::new(&GuardDialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| GuardError::Syntax(e.to_string()))
+}
+
+fn parse_one(tokens: Vec<TokenWithSpan>) -> Result<Statement, GuardError> {
+    let mut statements = Parser::new(&GuardDialect)
         .with_recursion_limit(MAX_DEPTH * 2)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| GuardError::Syntax(e.to_string()))?;
     match statements.len() {
         0 => Err(GuardError::Empty),
         1 => Ok(statements.remove(0)),
         n => Err(GuardError::MultipleStatements(n)),
     }
+}
+
+/// One open bracket, or `CASE ... END`, while measuring a token stream.
+#[derive(Debug, Default)]
+struct Group {
+    case: bool,
+    retrying: bool,
+    /// Operators in the current comma-separated part.
+    segment: usize,
+    /// The most operators in one part so far.
+    widest: usize,
+    /// Set operations: their chain spans commas (`SELECT a, b UNION ...`).
+    set_ops: usize,
+    /// The most operators along a path through a nested group.
+    deepest_child: usize,
+}
+
+impl Group {
+    fn path_operators(&self) -> usize {
+        self.widest.max(self.segment) + self.set_ops + self.deepest_child
+    }
+
+    fn end_segment(&mut self) {
+        self.widest = self.widest.max(self.segment);
+        self.segment = 0;
+    }
+}
+
+fn is_plain_keyword(token: &Token, keywords: &[Keyword]) -> bool {
+    matches!(token, Token::Word(w) if w.quote_style.is_none() && keywords.contains(&w.keyword))
+}
+
+/// A token that never nests the syntax tree: a name, a number, a string.
+fn is_operand(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => w.quote_style.is_some() || w.keyword == Keyword::NoKeyword,
+        Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::QuoteDelimitedStringLiteral(_)
+        | Token::NationalQuoteDelimitedStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_)
+        | Token::Placeholder(_) => true,
+        _ => false,
+    }
+}
+
+/// Measures the token stream before it is parsed: bracket nesting, nesting
+/// of the constructs the parser retries (exponential work on failure), and
+/// operators along any nesting path (depth of the tree the parser builds).
+/// Linear and iterative, so any input is measured safely.
+fn check_shape(tokens: &[TokenWithSpan]) -> Result<(), GuardError> {
+    fn close(stack: &mut Vec<Group>, retrying: &mut usize) {
+        if stack.len() > 1 {
+            if let Some(group) = stack.pop() {
+                if group.retrying {
+                    *retrying -= 1;
+                }
+                if let Some(parent) = stack.last_mut() {
+                    parent.deepest_child = parent.deepest_child.max(group.path_operators());
+                }
+            }
+        }
+    }
+    let mut stack = vec![Group::default()];
+    let mut retrying = 0usize;
+    let mut previous: Option<&Token> = None;
+    for t in tokens {
+        let token = &t.token;
+        if matches!(token, Token::Whitespace(_) | Token::EOF) {
+            continue;
+        }
+        let in_case = stack.iter().skip(1).any(|g| g.case);
+        let opens_case = is_plain_keyword(token, &[Keyword::CASE]);
+        let opens = matches!(token, Token::LParen | Token::LBracket | Token::LBrace) || opens_case;
+        let top = stack.len() - 1;
+        if *token == Token::Assignment {
+            // `f(a := ...)` is parsed twice when its value fails to parse.
+            return Err(GuardError::Forbidden(
+                "a `:=` named argument (write `=>`)".to_string(),
+            ));
+        }
+        if opens {
+            stack[top].segment += 1;
+            let retry =
+                !opens_case && previous.is_some_and(|p| is_plain_keyword(p, RETRYING_KEYWORDS));
+            retrying += usize::from(retry);
+            stack.push(Group {
+                case: opens_case,
+                retrying: retry,
+                ..Group::default()
+            });
+            if stack.len() - 1 > MAX_DEPTH {
+                return Err(GuardError::TooDeep);
+            }
+            if retrying > MAX_RETRY_NESTING {
+                return Err(GuardError::TooComplex(format!(
+                    "it nests POSITION( more than {MAX_RETRY_NESTING} deep"
+                )));
+            }
+        } else if matches!(token, Token::RParen | Token::RBracket | Token::RBrace) {
+            // Close up to and including the innermost bracket.
+            while stack.len() > 1 {
+                let was_case = stack[stack.len() - 1].case;
+                close(&mut stack, &mut retrying);
+                if !was_case {
+                    break;
+                }
+            }
+        } else if in_case && is_plain_keyword(token, &[Keyword::END]) {
+            while stack.len() > 1 {
+                let was_case = stack[stack.len() - 1].case;
+                close(&mut stack, &mut retrying);
+                if was_case {
+                    break;
+                }
+            }
+        } else if *token == Token::Comma
+            || (stack[top].case
+                && is_plain_keyword(token, &[Keyword::WHEN, Keyword::THEN, Keyword::ELSE]))
+        {
+            stack[top].end_segment();
+        } else if is_plain_keyword(
+            token,
+            &[
+                Keyword::UNION,
+                Keyword::INTERSECT,
+                Keyword::EXCEPT,
+                Keyword::MINUS,
+            ],
+        ) {
+            // A set operation nests its left side once; each side is a part.
+            stack[top].set_ops += 1;
+            stack[top].end_segment();
+        } else if !is_operand(token) {
+            stack[top].segment += 1;
+        }
+        previous = Some(token);
+    }
+    while stack.len() > 1 {
+        close(&mut stack, &mut retrying);
+    }
+    let operators = stack[0].path_operators();
+    if operators > MAX_PATH_OPERATORS {
+        return Err(GuardError::TooComplex(format!(
+            "it chains {operators} operators and keywords along one nesting path; at most {MAX_PATH_OPERATORS} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the printed text token by token and lets through only tokens that
+/// Trino (Athena) lexes the same way as the parser did: a string form such
+/// as `E'\''` or `Q'[']'` ends, for Trino, at a quote the parser read as
+/// text, and what follows would be read as SQL. Comments never appear in
+/// printed text; `$` names are hidden columns wherever they stand (`USING`
+/// lists are names, not expressions).
+fn check_printed(tokens: &[TokenWithSpan]) -> Result<(), GuardError> {
+    let literal = |what: &str| Err(GuardError::Literal(what.to_string()));
+    for t in tokens {
+        match &t.token {
+            Token::Word(w) => {
+                if w.value.contains('$') {
+                    return Err(GuardError::HiddenColumn(w.value.clone()));
+                }
+                if !matches!(w.quote_style, None | Some('"') | Some('`')) {
+                    return Err(GuardError::Unprintable);
+                }
+            }
+            Token::Number(_, false)
+            | Token::SingleQuotedString(_)
+            | Token::HexStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)
+            | Token::EOF => {}
+            Token::Number(n, true) => return literal(&format!("the number {n}L")),
+            Token::Placeholder(p) => return literal(&format!("the query parameter {p}")),
+            Token::EscapedStringLiteral(_) => return literal("an E'...' string"),
+            Token::NationalStringLiteral(_) => return literal("an N'...' string"),
+            Token::QuoteDelimitedStringLiteral(_)
+            | Token::NationalQuoteDelimitedStringLiteral(_) => return literal("a Q'...' string"),
+            Token::DollarQuotedString(_) => return literal("a $$...$$ string"),
+            Token::DoubleQuotedString(_) => return literal("a \"...\" string"),
+            Token::Whitespace(_) | Token::Char(_) => return Err(GuardError::Unprintable),
+            other => {
+                let shown = other.to_string();
+                if shown.contains(['\'', '"', '`', '$']) {
+                    return literal("a byte, raw or triple-quoted string");
+                }
+                if shown.contains('\\') {
+                    return Err(GuardError::Unprintable);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -611,5 +972,186 @@ mod tests {
         let text = ok("WITH \"X\" AS (SELECT * FROM cur) SELECT * FROM x");
         assert!(text.contains("cte_0"), "{text}");
         assert!(!text.contains("\"X\""), "{text}");
+    }
+
+    /// Trino's lexer has no `E'...'`, `Q'...'`, `$$...$$`, `N'...'`, `B'...'`
+    /// literals: it reads `E` as a name and ends the string at the first lone
+    /// quote, so the rest of the "string" became SQL in the Athena text.
+    #[test]
+    fn string_literals_trino_lexes_differently_are_refused() {
+        for sql in [
+            "SELECT E'\\' UNION SELECT * FROM cur_all --' AS x FROM cur",
+            "SELECT Q'[' UNION SELECT * FROM cur_all --]' AS x FROM cur",
+            "SELECT NQ'[' UNION SELECT * FROM cur_all --]' AS x FROM cur",
+            "SELECT $$ ' UNION SELECT * FROM cur_all -- $$ AS x FROM cur",
+            "SELECT $t$ ' UNION SELECT * FROM cur_all -- $t$ AS x FROM cur",
+            "SELECT N'x' FROM cur",
+            "SELECT B'0101' FROM cur",
+            "SELECT 1L FROM cur",
+            "SELECT * FROM cur WHERE line_item_usage_account_id = ?",
+            "SELECT * FROM cur WHERE line_item_usage_account_id = $1",
+        ] {
+            assert!(matches!(err(sql), GuardError::Literal(_)), "{sql}");
+        }
+        // What Trino reads the same way still runs.
+        let text = ok("SELECT 'it''s', 'a\\', X'41', U&'\\00e9', 1.5e3 FROM cur");
+        assert!(text.contains("'it''s'") && text.contains("'a\\'"), "{text}");
+    }
+
+    /// `USING` lists are names, not expressions, so the `$` check on
+    /// expressions let `JOIN ... USING ("$path")` read a hidden column.
+    #[test]
+    fn hidden_column_in_join_using_is_refused() {
+        for sql in [
+            "SELECT count(*) FROM cur a JOIN cur b USING (\"$path\")",
+            "SELECT * EXCEPT (\"$path\") FROM cur",
+            "SELECT 1 AS \"$path\" FROM cur",
+        ] {
+            assert!(matches!(err(sql), GuardError::HiddenColumn(_)), "{sql}");
+        }
+    }
+
+    /// sqlparser retried a failed keyword construct as a plain name, so
+    /// each nesting level doubled (POSITION: quadrupled) the work: 24 nested
+    /// `ARRAY[` with a syntax error inside took minutes, 130 took forever.
+    #[test]
+    fn nested_keyword_constructs_do_not_parse_exponentially() {
+        let started = std::time::Instant::now();
+        for (open, close) in [
+            ("ARRAY[", "]"),
+            ("CAST(", " AS INT)"),
+            ("NOT (", ")"),
+            ("SUBSTRING(", " FROM 1)"),
+            ("CEIL(", ")"),
+            ("TRY_CAST(", " AS INT)"),
+            ("CONVERT(", ", INT)"),
+            ("OVERLAY(", " PLACING 'a' FROM 1)"),
+            ("POSITION(", ")"),
+        ] {
+            for depth in [30, 130] {
+                let sql = format!(
+                    "SELECT {}1 +{} FROM cur",
+                    open.repeat(depth),
+                    close.repeat(depth)
+                );
+                assert!(
+                    matches!(
+                        err(&sql),
+                        GuardError::Syntax(_) | GuardError::TooDeep | GuardError::TooComplex(_)
+                    ),
+                    "{open} x {depth}"
+                );
+            }
+        }
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        assert!(matches!(
+            err("SELECT f(a := f(a := 1 +)) FROM cur"),
+            GuardError::Forbidden(_)
+        ));
+        // Ordinary nesting still parses; a column named like a keyword can be quoted.
+        ok("SELECT CAST(FLOOR(CAST(line_item_unblended_cost AS DOUBLE)) AS INT), ARRAY[ARRAY[1]], \
+            NOT (1 = 2), POSITION('a' IN POSITION('b' IN 'ab')) FROM cur");
+        ok("SELECT \"position\", \"floor\" FROM cur");
+    }
+
+    /// A chain such as `1+1+...+1` is parsed in a loop but nests the tree as
+    /// deep as it is long; walking, printing or dropping it overflowed the
+    /// stack and aborted the process (about 900 terms on a 2 MiB stack).
+    #[test]
+    fn long_operator_chains_are_refused_before_they_overflow_the_stack() {
+        for sql in [
+            format!("SELECT 1{} FROM cur", "+1".repeat(100_000)),
+            format!(
+                "SELECT count(*) FROM cur WHERE {}",
+                vec!["line_item_usage_account_id = '1'"; 5000].join(" OR ")
+            ),
+            format!("SELECT 'a'{} FROM cur", " || 'a'".repeat(20_000)),
+            format!("SELECT x{} FROM cur", " IS NULL".repeat(5000)),
+            format!("SELECT {}true FROM cur", "NOT ".repeat(5000)),
+            format!(
+                "SELECT {}1{} FROM cur",
+                "CASE WHEN true THEN ".repeat(2000),
+                " END".repeat(2000)
+            ),
+            vec!["SELECT count(*) FROM cur"; 5000].join(" UNION ALL "),
+        ] {
+            assert!(
+                matches!(err(&sql), GuardError::TooComplex(_) | GuardError::TooDeep),
+                "{}",
+                &sql[..80]
+            );
+        }
+        // Lists are not chains: a long IN list, select list or CASE is fine.
+        ok(&format!(
+            "SELECT count(*) FROM cur WHERE line_item_usage_account_id IN ({})",
+            vec!["'123456789012'"; 5000].join(", ")
+        ));
+        ok(&format!(
+            "SELECT CASE line_item_product_code {} END FROM cur",
+            (0..500)
+                .map(|i| format!("WHEN 'p{i}' THEN 'group {i}'"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        ok(
+            &vec!["SELECT count(*) FROM cur WHERE line_item_unblended_cost > 1"; 60]
+                .join(" UNION ALL "),
+        );
+        ok(&format!(
+            "SELECT count(*) FROM cur WHERE {}",
+            vec!["line_item_usage_account_id = '1'"; 100].join(" OR ")
+        ));
+    }
+
+    /// The parser's dialect must read everything else exactly as
+    /// GenericDialect does.
+    #[test]
+    fn guard_dialect_parses_like_generic() {
+        for sql in [
+            "SELECT a, b.c, \"d\", `e`, f$g, #h, @i FROM t WHERE x IN (1, 2) AND y LIKE 'a%' ESCAPE '!'",
+            "WITH a AS (SELECT 1) SELECT * FROM a JOIN b USING (x) LEFT JOIN c ON a.x = c.x ORDER BY 1 LIMIT 2 OFFSET 1",
+            "SELECT CAST(x AS DECIMAL(10, 2)), TRY_CAST(y AS INT), EXTRACT(YEAR FROM d), INTERVAL '1' DAY, ARRAY[1, 2][1]",
+            "SELECT CASE WHEN a THEN 1 ELSE 2 END, count(*) FILTER (WHERE x > 1), sum(x) OVER (PARTITION BY y ORDER BY z)",
+            "SELECT * FROM UNNEST(ARRAY[1, 2]) AS t (x), LATERAL (SELECT 1) u WHERE NOT EXISTS (SELECT 1)",
+            "SELECT {'a': 1}, MAP {'a': 1}, STRUCT(1 AS a), x::INT, x -> 'a', 1 /* c */ + 2 -- d",
+            "SELECT * EXCEPT (a) REPLACE (1 AS b) FROM t GROUP BY ALL HAVING count(*) > 1 QUALIFY row_number() OVER () = 1",
+        ] {
+            let generic = Parser::parse_sql(&GenericDialect {}, sql).map(|s| format!("{s:?}"));
+            let guard = Parser::parse_sql(&GuardDialect, sql).map(|s| format!("{s:?}"));
+            assert_eq!(generic, guard, "{sql}");
+        }
+    }
+
+    /// Reserving every keyword must not refuse the usual functions whose
+    /// names are keywords.
+    #[test]
+    fn keyword_named_functions_still_parse() {
+        for expr in [
+            "substr(line_item_product_code, 1, 3)",
+            "substring(line_item_product_code, 1, 3)",
+            "substring(line_item_product_code FROM 1 FOR 3)",
+            "position('a' IN line_item_product_code)",
+            "ceil(line_item_unblended_cost)",
+            "floor(line_item_unblended_cost)",
+            "extract(year FROM line_item_usage_start_date)",
+            "cast(line_item_unblended_cost AS decimal(12, 2))",
+            "try_cast(line_item_usage_account_id AS bigint)",
+            "trim(line_item_product_code)",
+            "array[1, 2]",
+            "array_agg(line_item_product_code)",
+            "current_date",
+            "current_timestamp",
+            "now()",
+            "date_trunc('month', line_item_usage_start_date)",
+            "left(line_item_product_code, 3)",
+            "coalesce(NULL, 1)",
+            "nullif(1, 2)",
+            "NOT (1 = 2)",
+            "interval '1' day",
+            "CASE WHEN true THEN 1 END",
+            "EXISTS (SELECT 1)",
+        ] {
+            ok(&format!("SELECT {expr} FROM cur"));
+        }
     }
 }

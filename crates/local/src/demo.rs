@@ -30,6 +30,8 @@ pub const DEFAULT_ROWS: u64 = 400_000;
 pub const MONTHS: u32 = 13;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 65_536;
+/// Rows per Parquet data page.
+const PAGE_ROWS: usize = 4_096;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -748,11 +750,18 @@ pub fn generate(
     fs::create_dir_all(dir).map_err(|e| LocalError::io(dir, e))?;
     let org = organization(spec.seed);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let profiles = profiles(&org, spec, &mut rng);
+    let mut profiles = profiles(&org, spec, &mut rng);
+    // Rows sorted by account: each page of the account column then holds few
+    // accounts, so an integration's queries skip the pages of the others.
+    profiles.sort_by(|a, b| a.account.id.cmp(&b.account.id));
     let schema = cur_schema();
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // Small pages: the page index then lets a query skip the pages of
+        // accounts outside its integration.
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by("costcarve demo".into())
         .build();

@@ -22,7 +22,9 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use costcarve_core::cost::{CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric};
+use costcarve_core::cost::{
+    first_of_month, CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric,
+};
 use costcarve_core::guard::{confine, ConfinedQuery, Target};
 use costcarve_core::integration::VirtualIntegration;
 
@@ -64,8 +66,11 @@ fn session_config() -> SessionConfig {
         .with_information_schema(false)
         .with_batch_size(8192);
     let opts = config.options_mut();
-    opts.execution.parquet.pushdown_filters = true;
+    let pushdown = std::env::var("COSTCARVE_PARQUET_PUSHDOWN").map_or(true, |v| v != "0");
+    opts.execution.parquet.pushdown_filters = pushdown;
     opts.execution.parquet.reorder_filters = true;
+    // CUR exports carry no bloom filters; looking for them costs time.
+    opts.execution.parquet.bloom_filter_on_read = false;
     opts.execution.collect_statistics = true;
     config
 }
@@ -88,10 +93,13 @@ impl SqlEngine {
             ],
             Partitioning::None => vec![],
         };
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        let state = ctx.state();
+        // The format takes the session's Parquet options (pushdown, no
+        // bloom filters), not the library defaults.
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let options = ListingOptions::new(Arc::new(format))
             .with_file_extension(".parquet")
             .with_table_partition_cols(partition_cols);
-        let state = ctx.state();
         let config_l = ListingTableConfig::new(url)
             .with_listing_options(options)
             .infer_schema(&state)
@@ -161,13 +169,19 @@ impl SqlEngine {
         let mut payer_id = None;
         for b in &batches {
             let cols = strings(b)?;
-            for i in 0..b.num_rows() {
-                let id = cols[0][i].clone().unwrap_or_default();
-                let name = cols[1][i].clone().unwrap_or_default();
-                if let Some(p) = cols[2][i].clone().filter(|p| !p.is_empty()) {
+            let [ids, names, payers] = cols.as_slice() else {
+                return Err(LocalError::Engine(
+                    "unexpected account listing shape".into(),
+                ));
+            };
+            for ((id, name), payer) in ids.iter().zip(names).zip(payers) {
+                if let Some(p) = payer.clone().filter(|p| !p.is_empty()) {
                     payer_id = Some(p);
                 }
-                accounts.push((id, name));
+                accounts.push((
+                    id.clone().unwrap_or_default(),
+                    name.clone().unwrap_or_default(),
+                ));
             }
         }
         Ok((payer_id, accounts))
@@ -267,30 +281,55 @@ impl SqlEngine {
     }
 
     /// The SQL a cost query runs over an integration's view.
+    ///
+    /// Two choices keep it cheap: every query names the billing periods it
+    /// touches (partition pruning), and when the CUR is partitioned by
+    /// billing period, monthly buckets are the partition value itself and a
+    /// range of whole months needs no per-row date filter, so the usage
+    /// dates are not even read.
     pub fn cost_sql(&self, vi: &VirtualIntegration, q: &CostQuery) -> String {
-        let unit = match q.granularity {
-            Granularity::Daily => "day",
-            Granularity::Monthly => "month",
+        let partition_col = match &self.cur.partitioning {
+            Partitioning::BillingPeriod(col) => Some(col.as_str()),
+            _ => None,
         };
-        let mut select = vec![format!(
-            "CAST(date_trunc('{unit}', line_item_usage_start_date) AS DATE) AS period"
-        )];
+        // Group on the raw columns (dictionary-encoded, cheap to hash) and
+        // turn them into dates and strings on the few aggregated rows.
+        let (period_key, period_out) = match (q.granularity, partition_col) {
+            (Granularity::Monthly, Some(col)) => (
+                format!("\"{col}\""),
+                "CAST(CONCAT(p, '-01') AS DATE)".to_string(),
+            ),
+            (Granularity::Monthly, None) => (
+                "date_trunc('month', line_item_usage_start_date)".into(),
+                "CAST(p AS DATE)".into(),
+            ),
+            (Granularity::Daily, _) => (
+                "date_trunc('day', line_item_usage_start_date)".into(),
+                "CAST(p AS DATE)".into(),
+            ),
+        };
+        let mut inner = vec![format!("{period_key} AS p")];
+        let mut outer = vec![format!("{period_out} AS period")];
         let mut group = vec!["1".to_string()];
         for (i, d) in q.group_by.iter().enumerate() {
-            select.push(format!(
-                "COALESCE(CAST({} AS VARCHAR), '') AS k{i}",
-                self.dimension_expr(d)
-            ));
+            inner.push(format!("{} AS k{i}", self.dimension_expr(d)));
+            outer.push(format!("COALESCE(CAST(k{i} AS VARCHAR), '') AS k{i}"));
             group.push((i + 2).to_string());
         }
-        select.push(format!("SUM({}) AS amount", self.metric_expr(q.metric)));
-        let mut filters = vec![
-            format!(
+        inner.push(format!("SUM({}) AS amount", self.metric_expr(q.metric)));
+        outer.push("amount".into());
+        let whole_months = q.from == first_of_month(q.from) && q.to == first_of_month(q.to);
+        let mut filters = Vec::new();
+        if partition_col.is_none() || !whole_months {
+            filters.push(format!(
                 "line_item_usage_start_date >= TIMESTAMP '{} 00:00:00'",
                 q.from
-            ),
-            format!("line_item_usage_start_date < TIMESTAMP '{} 00:00:00'", q.to),
-        ];
+            ));
+            filters.push(format!(
+                "line_item_usage_start_date < TIMESTAMP '{} 00:00:00'",
+                q.to
+            ));
+        }
         if let Some(p) = self.partition_filter(q) {
             filters.push(p);
         }
@@ -305,8 +344,9 @@ impl SqlEngine {
             ));
         }
         format!(
-            "SELECT {} FROM {} WHERE {} GROUP BY {}",
-            select.join(", "),
+            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {}) AS g",
+            outer.join(", "),
+            inner.join(", "),
             vi.view_name(),
             filters.join(" AND "),
             group.join(", ")
@@ -325,6 +365,25 @@ impl SqlEngine {
             .indent(true)
             .to_string();
         Ok(text)
+    }
+
+    /// The plan of a cost query with the metrics of one execution (rows,
+    /// time and bytes per operator), for tuning.
+    pub async fn explain_analyze_cost(
+        &self,
+        vi: &VirtualIntegration,
+        q: &CostQuery,
+    ) -> Result<String, LocalError> {
+        let sql = format!("EXPLAIN ANALYZE {}", self.cost_sql(vi, q));
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let mut out = String::new();
+        for b in &batches {
+            for row in strings(b)?.last().into_iter().flatten() {
+                out.push_str(row.as_deref().unwrap_or(""));
+                out.push('\n');
+            }
+        }
+        Ok(out)
     }
 
     /// Answers a cost query for an integration.
@@ -404,31 +463,61 @@ impl SqlEngine {
         })?;
         let scoped = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
         scoped.register_table(view.as_str(), provider)?;
-        let state = scoped.state();
-        let plan = state
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
-                confined.into_statement(),
-            )))
-            .await?;
-        let df = scoped.execute_logical_plan(plan).await?;
-        let schema = df.schema().clone();
-        let batches = df.limit(0, Some(max_rows + 1))?.collect().await?;
-        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let mut rows = Vec::new();
-        for b in &batches {
-            let cols = strings(b)?;
-            for r in 0..b.num_rows() {
-                rows.push(cols.iter().map(|c| c[r].clone()).collect());
-            }
-        }
-        let truncated = rows.len() > max_rows;
-        rows.truncate(max_rows);
-        Ok(QueryResult {
-            columns,
-            rows,
-            truncated,
-        })
+        let statement = confined.into_statement();
+        // DataFusion plans recursively; a query at the guard's limits needs
+        // more stack than a runtime worker has. Plan and run it on a thread
+        // of its own with a large stack, so no accepted query can abort the
+        // process.
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("costcarve-sql".into())
+            .stack_size(SQL_THREAD_STACK)
+            .spawn(move || {
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| LocalError::Engine(e.to_string()))
+                    .and_then(|rt| rt.block_on(run_scoped(scoped, statement, max_rows)));
+                let _ = tx.send(result);
+            })
+            .map_err(|e| LocalError::Engine(format!("cannot start the query thread: {e}")))?;
+        rx.await
+            .map_err(|_| LocalError::Engine("the query thread stopped without an answer".into()))?
     }
+}
+
+/// Stack of the thread confined queries run on.
+const SQL_THREAD_STACK: usize = 256 * 1024 * 1024;
+
+async fn run_scoped(
+    scoped: SessionContext,
+    statement: datafusion::sql::sqlparser::ast::Statement,
+    max_rows: usize,
+) -> Result<QueryResult, LocalError> {
+    let state = scoped.state();
+    let plan = state
+        .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+            statement,
+        )))
+        .await?;
+    let df = scoped.execute_logical_plan(plan).await?;
+    let schema = df.schema().clone();
+    let batches = df.limit(0, Some(max_rows + 1))?.collect().await?;
+    let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols = strings(b)?;
+        for r in 0..b.num_rows() {
+            rows.push(cols.iter().map(|c| c[r].clone()).collect());
+        }
+    }
+    let truncated = rows.len() > max_rows;
+    rows.truncate(max_rows);
+    Ok(QueryResult {
+        columns,
+        rows,
+        truncated,
+    })
 }
 
 fn strings_of(array: &dyn Array) -> Result<Vec<Option<String>>, LocalError> {

@@ -63,7 +63,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("top10_usage_types", q(vec![Dimension::UsageType], first, Granularity::Monthly)),
             ("by_account_by_month", q(vec![Dimension::Account], first, Granularity::Monthly)),
         ];
+        let explain = std::env::var_os("COSTCARVE_BENCH_EXPLAIN").is_some();
         for (label, query) in questions {
+            if explain {
+                let vi = ws.integration(&name)?;
+                eprintln!("== {label}\n{}", ws.engine().explain_analyze_cost(vi, &query).await?);
+            }
             let mut times = Vec::new();
             let mut checksum = 0.0;
             // One warm-up run, then the timed ones.
