@@ -3,6 +3,7 @@
 //! user SQL planned from the guard's checked AST.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -34,6 +35,10 @@ use crate::LocalError;
 /// Name of the whole CUR inside the engine. Never reachable from user SQL:
 /// confined queries are planned in a context that holds only one view.
 const CUR_TABLE: &str = "cur_all";
+/// Name of the daily rollup inside the engine.
+const ROLLUP_TABLE: &str = "cur_rollup";
+/// Suffix of an integration's view over the rollup.
+const ROLLUP_VIEW_SUFFIX: &str = "__rollup";
 /// Memory the engine may use for query state before spilling or failing.
 const MEMORY_LIMIT: usize = 192 * 1024 * 1024;
 
@@ -55,6 +60,39 @@ pub struct SqlEngine {
     config: SessionConfig,
     cur: CurLocation,
     columns: BTreeSet<String>,
+    rollup: bool,
+}
+
+/// The daily rollup cost queries read when it exists.
+#[derive(Debug, Clone, Default)]
+pub struct RollupStatus {
+    /// Where it is.
+    pub dir: PathBuf,
+    /// True when it was (re)built by this call.
+    pub built: bool,
+    /// Rows in it.
+    pub rows: u64,
+    /// Time the build took.
+    pub build_millis: u64,
+}
+
+async fn listing_table(
+    ctx: &SessionContext,
+    url: ListingTableUrl,
+    partition_cols: Vec<(String, DataType)>,
+) -> Result<ListingTable, LocalError> {
+    let state = ctx.state();
+    // The format takes the session's Parquet options (pushdown, no bloom
+    // filters), not the library defaults.
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partition_cols);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .infer_schema(&state)
+        .await?;
+    Ok(ListingTable::try_new(config)?)
 }
 
 fn session_config() -> SessionConfig {
@@ -83,8 +121,7 @@ impl SqlEngine {
             .build_arc()?;
         let config = session_config();
         let ctx = SessionContext::new_with_config_rt(config.clone(), runtime.clone());
-        let root = format!("{}/", cur.root.display());
-        let url = ListingTableUrl::parse(&root)?;
+        let url = ListingTableUrl::parse(format!("{}/", cur.root.display()))?;
         let partition_cols = match &cur.partitioning {
             Partitioning::BillingPeriod(name) => vec![(name.clone(), DataType::Utf8)],
             Partitioning::YearMonth => vec![
@@ -93,18 +130,7 @@ impl SqlEngine {
             ],
             Partitioning::None => vec![],
         };
-        let state = ctx.state();
-        // The format takes the session's Parquet options (pushdown, no
-        // bloom filters), not the library defaults.
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let options = ListingOptions::new(Arc::new(format))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(partition_cols);
-        let config_l = ListingTableConfig::new(url)
-            .with_listing_options(options)
-            .infer_schema(&state)
-            .await?;
-        let table = ListingTable::try_new(config_l)?;
+        let table = listing_table(&ctx, url, partition_cols).await?;
         let columns = table
             .schema()
             .fields()
@@ -118,7 +144,57 @@ impl SqlEngine {
             config,
             cur,
             columns,
+            rollup: false,
         })
+    }
+
+    /// Makes cost queries read the daily rollup kept in `cache_dir` (built
+    /// now if it is missing or the CUR files changed). Only for CUR
+    /// partitioned by billing period; other layouts keep the raw path.
+    pub async fn prepare_rollup(&mut self, cache_dir: &Path) -> Result<RollupStatus, LocalError> {
+        let Partitioning::BillingPeriod(col) = self.cur.partitioning.clone() else {
+            return Ok(RollupStatus::default());
+        };
+        let status = crate::rollup::ensure(self, &col, cache_dir).await?;
+        let url = ListingTableUrl::parse(format!("{}/", status.dir.display()))?;
+        let table = listing_table(&self.ctx, url, vec![(col, DataType::Utf8)]).await?;
+        self.ctx.deregister_table(ROLLUP_TABLE)?;
+        self.ctx.register_table(ROLLUP_TABLE, Arc::new(table))?;
+        self.rollup = true;
+        Ok(status)
+    }
+
+    /// Turns the rollup off (cost queries then scan the raw CUR), or back
+    /// on if it was prepared.
+    pub fn use_rollup(&mut self, on: bool) {
+        self.rollup = on && self.ctx.table_exist(ROLLUP_TABLE).unwrap_or(false);
+    }
+
+    /// Runs trusted SQL (built by this crate) on the engine.
+    pub(crate) async fn run_internal(&self, sql: &str) -> Result<Vec<RecordBatch>, LocalError> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+
+    /// The CUR's location.
+    pub fn cur(&self) -> &CurLocation {
+        &self.cur
+    }
+
+    /// The per-row expressions the rollup sums, by output column.
+    pub(crate) fn rollup_select(&self, col: &str, period: &str) -> String {
+        format!(
+            "SELECT CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day, \
+             line_item_usage_account_id, line_item_product_code, line_item_usage_type, \
+             {region} AS product_region_code, line_item_line_item_type, \
+             SUM({unblended}) AS unblended_cost, SUM({net}) AS net_unblended_cost, \
+             SUM({amortized}) AS amortized_cost \
+             FROM {CUR_TABLE} WHERE \"{col}\" = '{period}' \
+             GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 2, 1, 3, 4",
+            region = self.dimension_expr(&Dimension::Region),
+            unblended = self.metric_expr(Metric::UnblendedCost),
+            net = self.metric_expr(Metric::NetUnblendedCost),
+            amortized = self.metric_expr(Metric::AmortizedCost),
+        )
     }
 
     /// CUR 2.0 or legacy.
@@ -138,12 +214,21 @@ impl SqlEngine {
             vi.view_select(CUR_TABLE)
         );
         self.ctx.sql(&sql).await?.collect().await?;
+        if self.ctx.table_exist(ROLLUP_TABLE)? {
+            let sql = format!(
+                "CREATE OR REPLACE VIEW {view}{ROLLUP_VIEW_SUFFIX} AS {}",
+                vi.view_select(ROLLUP_TABLE)
+            );
+            self.ctx.sql(&sql).await?.collect().await?;
+        }
         Ok(())
     }
 
-    /// Drops an integration's view.
+    /// Drops an integration's views.
     pub fn deregister_integration(&self, view_name: &str) -> Result<(), LocalError> {
         self.ctx.deregister_table(view_name)?;
+        self.ctx
+            .deregister_table(format!("{view_name}{ROLLUP_VIEW_SUFFIX}").as_str())?;
         Ok(())
     }
 
@@ -288,6 +373,10 @@ impl SqlEngine {
     /// range of whole months needs no per-row date filter, so the usage
     /// dates are not even read.
     pub fn cost_sql(&self, vi: &VirtualIntegration, q: &CostQuery) -> String {
+        let by_tag = q.group_by.iter().any(|d| matches!(d, Dimension::Tag(_)));
+        if self.rollup && !by_tag {
+            return self.rollup_cost_sql(vi, q);
+        }
         let partition_col = match &self.cur.partitioning {
             Partitioning::BillingPeriod(col) => Some(col.as_str()),
             _ => None,
@@ -345,6 +434,70 @@ impl SqlEngine {
         }
         format!(
             "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {}) AS g",
+            outer.join(", "),
+            inner.join(", "),
+            vi.view_name(),
+            filters.join(" AND "),
+            group.join(", ")
+        )
+    }
+
+    /// A cost query over the daily rollup: the same answer as the raw path
+    /// (the rollup keeps every dimension but tags, and the per-row metric
+    /// expressions summed per day).
+    fn rollup_cost_sql(&self, vi: &VirtualIntegration, q: &CostQuery) -> String {
+        let col = match &self.cur.partitioning {
+            Partitioning::BillingPeriod(col) => col.as_str(),
+            _ => "billing_period",
+        };
+        let (period_key, period_out) = match q.granularity {
+            Granularity::Monthly => (format!("\"{col}\""), "CAST(CONCAT(p, '-01') AS DATE)"),
+            Granularity::Daily => ("usage_day".to_string(), "p"),
+        };
+        let mut inner = vec![format!("{period_key} AS p")];
+        let mut outer = vec![format!("{period_out} AS period")];
+        let mut group = vec!["1".to_string()];
+        for (i, d) in q.group_by.iter().enumerate() {
+            let column = match d {
+                Dimension::Service => "line_item_product_code",
+                Dimension::Account => "line_item_usage_account_id",
+                Dimension::Region => "product_region_code",
+                Dimension::UsageType => "line_item_usage_type",
+                Dimension::LineItemType => "line_item_line_item_type",
+                Dimension::Tag(_) => "NULL",
+            };
+            inner.push(format!("{column} AS k{i}"));
+            outer.push(format!("COALESCE(CAST(k{i} AS VARCHAR), '') AS k{i}"));
+            group.push((i + 2).to_string());
+        }
+        let metric = match q.metric {
+            Metric::UnblendedCost => "unblended_cost",
+            Metric::NetUnblendedCost => "net_unblended_cost",
+            Metric::AmortizedCost => "amortized_cost",
+        };
+        inner.push(format!("SUM({metric}) AS amount"));
+        outer.push("amount".into());
+        let mut filters = Vec::new();
+        let whole_months = q.from == first_of_month(q.from) && q.to == first_of_month(q.to);
+        if !whole_months {
+            filters.push(format!("usage_day >= DATE '{}'", q.from));
+            filters.push(format!("usage_day < DATE '{}'", q.to));
+        }
+        if let Some(p) = self.partition_filter(q) {
+            filters.push(p);
+        }
+        if !q.exclude_line_item_types.is_empty() {
+            filters.push(format!(
+                "line_item_line_item_type NOT IN ({})",
+                q.exclude_line_item_types
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        format!(
+            "SELECT {} FROM (SELECT {} FROM {}{ROLLUP_VIEW_SUFFIX} WHERE {} GROUP BY {}) AS g",
             outer.join(", "),
             inner.join(", "),
             vi.view_name(),

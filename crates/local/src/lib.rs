@@ -10,6 +10,7 @@ pub mod engine;
 pub mod workspace;
 
 mod local_workspace;
+mod rollup;
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ use costcarve_core::error::{Coded, ErrorCode};
 use costcarve_core::guard::GuardError;
 use costcarve_core::integration::IntegrationError;
 
-pub use engine::{QueryResult, SqlEngine};
+pub use engine::{QueryResult, RollupStatus, SqlEngine};
 pub use local_workspace::LocalWorkspace;
 
 /// Everything that can go wrong in a local workspace.

@@ -15,6 +15,9 @@ use crate::engine::{QueryResult, SqlEngine};
 use crate::workspace::{self, CurFlavor, CurLocation};
 use crate::LocalError;
 
+/// The workspace's cache folder (derived data, safe to delete).
+pub const CACHE_DIR: &str = ".costcarve-cache";
+
 /// Database name the `--explain` text uses for a local workspace's views.
 pub const LOCAL_DATABASE: &str = "costcarve";
 
@@ -25,13 +28,17 @@ pub struct LocalWorkspace {
     integrations: IntegrationSet,
     engine: SqlEngine,
     clock: Arc<dyn Clock>,
+    rollup: Option<crate::engine::RollupStatus>,
 }
 
 impl LocalWorkspace {
     /// Opens the workspace in `dir` and re-creates the integrations' views.
     pub async fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
         let cur: CurLocation = workspace::locate_cur(dir)?;
-        let engine = SqlEngine::open(cur).await?;
+        let mut engine = SqlEngine::open(cur).await?;
+        // The rollup is a cache: without it (e.g. a read-only folder) cost
+        // queries still work, on the raw line items.
+        let rollup = engine.prepare_rollup(&dir.join(CACHE_DIR)).await.ok();
         let org = match workspace::load_organization(dir)? {
             Some(org) => org,
             None => {
@@ -53,6 +60,7 @@ impl LocalWorkspace {
             integrations,
             engine,
             clock,
+            rollup,
         })
     }
 
@@ -84,6 +92,16 @@ impl LocalWorkspace {
     /// The engine, for callers that build on it (benchmarks, tests).
     pub fn engine(&self) -> &SqlEngine {
         &self.engine
+    }
+
+    /// The engine, to tune it (tests compare the rollup with the raw path).
+    pub fn engine_mut(&mut self) -> &mut SqlEngine {
+        &mut self.engine
+    }
+
+    /// The daily rollup cost queries read, if there is one.
+    pub fn rollup(&self) -> Option<&crate::engine::RollupStatus> {
+        self.rollup.as_ref()
     }
 
     /// Saves `next` after the engine accepted the change; undoes the engine

@@ -275,6 +275,10 @@ fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     };
     for e in entries.flatten() {
         let p = e.path();
+        if e.file_name().to_string_lossy().starts_with('.') {
+            // Hidden folders (the workspace cache among them) are not CUR.
+            continue;
+        }
         if p.is_dir() {
             collect_parquet(&p, out, depth + 1);
         } else if p.extension().and_then(|x| x.to_str()) == Some("parquet") {

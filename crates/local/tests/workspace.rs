@@ -558,3 +558,93 @@ async fn a_legacy_cur_export_opens_and_answers_cost_queries() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_daily_rollup_answers_exactly_as_the_raw_line_items_and_follows_cur_changes() {
+    // A CUR 2.0 export copied flat from S3: BILLING_PERIOD=... folders right
+    // in the workspace folder, so the cache sits inside the CUR root.
+    let (_tmp, demo_ws) = demo_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        let to = dir.join(format!("BILLING_PERIOD={period}"));
+        fs::create_dir_all(&to).unwrap();
+        fs::copy(
+            demo_ws.join(format!(
+                "cur/billing_period={period}/part-00000.snappy.parquet"
+            )),
+            to.join("export-00001.snappy.parquet"),
+        )
+        .unwrap();
+    }
+    let mut ws = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let status = ws.rollup().expect("a rollup").clone();
+    assert!(status.built && status.rows > 0, "{status:?}");
+    assert!(status.dir.starts_with(&dir));
+    let org = ws.organization().clone();
+    let some: Vec<AccountId> = org.accounts.iter().take(7).map(|a| a.id.clone()).collect();
+    ws.create_integration(NewIntegration {
+        name: "Some".into(),
+        accounts: some,
+        allow_shared: false,
+    })
+    .await
+    .unwrap();
+
+    let mut queries = Vec::new();
+    for (from, to) in [("2026-08-01", "2026-11-01"), ("2026-08-17", "2026-10-03")] {
+        for granularity in [Granularity::Monthly, Granularity::Daily] {
+            for group_by in [
+                vec![],
+                vec![Dimension::Service],
+                vec![Dimension::Account, Dimension::Region],
+                vec![Dimension::UsageType, Dimension::LineItemType],
+            ] {
+                for metric in [
+                    costcarve_core::cost::Metric::UnblendedCost,
+                    costcarve_core::cost::Metric::AmortizedCost,
+                ] {
+                    let mut q = CostQuery::new("Some", d(from), d(to));
+                    q.granularity = granularity;
+                    q.group_by = group_by.clone();
+                    q.metric = metric;
+                    queries.push(q);
+                }
+            }
+        }
+    }
+    let mut excluded = CostQuery::new("Some", d("2026-08-01"), d("2026-11-01"));
+    excluded.exclude_line_item_types = ["Tax", "Credit"].map(String::from).into();
+    excluded.metric = costcarve_core::cost::Metric::NetUnblendedCost;
+    queries.push(excluded);
+    for q in &queries {
+        ws.engine_mut().use_rollup(true);
+        let vi = ws.integration("Some").unwrap().clone();
+        assert!(ws.engine().cost_sql(&vi, q).contains("__rollup"));
+        let fast = ws.cost(q).await.unwrap();
+        ws.engine_mut().use_rollup(false);
+        let raw = ws.cost(q).await.unwrap();
+        assert_eq!(fast.points.len(), raw.points.len(), "{q:?}");
+        for (a, b) in fast.points.iter().zip(&raw.points) {
+            assert_eq!((a.period, &a.keys), (b.period, &b.keys), "{q:?}");
+            assert!(
+                (a.amount - b.amount).abs() < rust_decimal::Decimal::new(1, 4),
+                "{q:?}: {} vs {}",
+                a.amount,
+                b.amount
+            );
+        }
+    }
+
+    // Reopening reuses it; a changed CUR file rebuilds it.
+    drop(ws);
+    let ws = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    assert!(!ws.rollup().unwrap().built);
+    drop(ws);
+    fs::remove_dir_all(dir.join("BILLING_PERIOD=2026-08")).unwrap();
+    let ws = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    assert!(ws.rollup().unwrap().built);
+    let q = CostQuery::new("Some", d("2026-08-01"), d("2026-11-01"));
+    let s = ws.cost(&q).await.unwrap();
+    assert_eq!(s.periods(), vec![d("2026-09-01"), d("2026-10-01")]);
+}

@@ -40,7 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async move {
         let started = Instant::now();
-        let ws = LocalWorkspace::open(&dir, Arc::new(SystemClock)).await?;
+        let mut ws = LocalWorkspace::open(&dir, Arc::new(SystemClock)).await?;
+        if std::env::var_os("COSTCARVE_NO_ROLLUP").is_some() {
+            ws.engine_mut().use_rollup(false);
+        }
         println!(
             "{{\"engine\":\"costcarve\",\"question\":\"open\",\"median_ms\":{:.1},\"peak_rss_mb\":{:.1}}}",
             started.elapsed().as_secs_f64() * 1000.0,

@@ -1,0 +1,151 @@
+//! The daily rollup: the CUR summed per day, account, service, usage type,
+//! region and line item type, kept as Parquet in the workspace's cache and
+//! rebuilt when the CUR files change. Cost queries that do not group by tag
+//! read it instead of the raw line items.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::engine::{RollupStatus, SqlEngine};
+use crate::LocalError;
+
+/// Bump when the rollup's columns or meaning change.
+const ROLLUP_VERSION: &str = "rollup-v1";
+const FINGERPRINT_FILE: &str = "FINGERPRINT";
+
+/// The Parquet files under `root`, sorted.
+pub(crate) fn parquet_files(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                // Hidden folders (the workspace cache among them) are not CUR.
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out, depth + 1);
+            } else if p.extension().and_then(|x| x.to_str()) == Some("parquet") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out, 0);
+    out.sort();
+    out
+}
+
+/// Identifies the CUR's files as they are now: names, sizes, change times.
+fn fingerprint(root: &Path, files: &[PathBuf]) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ROLLUP_VERSION.hash(&mut h);
+    for f in files {
+        f.strip_prefix(root).unwrap_or(f).hash(&mut h);
+        if let Ok(m) = fs::metadata(f) {
+            m.len().hash(&mut h);
+            if let Ok(t) = m.modified() {
+                t.hash(&mut h);
+            }
+        }
+    }
+    format!("{:016x} {}", h.finish(), files.len())
+}
+
+/// Makes sure an up-to-date rollup exists under `cache_dir`; builds it if not.
+pub(crate) async fn ensure(
+    engine: &SqlEngine,
+    partition_col: &str,
+    cache_dir: &Path,
+) -> Result<RollupStatus, LocalError> {
+    let root = engine.cur().root.clone();
+    let files = parquet_files(&root);
+    let print = fingerprint(&root, &files);
+    let dir = cache_dir.join(ROLLUP_VERSION);
+    if fs::read_to_string(dir.join(FINGERPRINT_FILE))
+        .ok()
+        .as_deref()
+        == Some(print.as_str())
+    {
+        return Ok(RollupStatus {
+            dir,
+            built: false,
+            rows: 0,
+            build_millis: 0,
+        });
+    }
+    let started = Instant::now();
+    let prefix = format!("{partition_col}=");
+    let periods: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| {
+            f.strip_prefix(&root).ok()?.components().find_map(|c| {
+                c.as_os_str()
+                    .to_str()?
+                    .strip_prefix(&prefix)
+                    .map(String::from)
+            })
+        })
+        .collect();
+    fs::create_dir_all(cache_dir).map_err(|e| LocalError::io(cache_dir, e))?;
+    let tmp = cache_dir.join(format!(".{ROLLUP_VERSION}.building"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| LocalError::io(&tmp, e))?;
+    }
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_data_page_row_count_limit(4096)
+        .set_write_batch_size(4096)
+        .set_created_by("costcarve rollup".into())
+        .build();
+    let mut rows = 0u64;
+    for period in &periods {
+        // Periods come from folder names: keep them to what a period is.
+        if !period
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            continue;
+        }
+        let part = tmp.join(format!("{prefix}{period}"));
+        fs::create_dir_all(&part).map_err(|e| LocalError::io(&part, e))?;
+        let batches = engine
+            .run_internal(&engine.rollup_select(partition_col, period))
+            .await?;
+        let Some(first) = batches.first() else {
+            continue;
+        };
+        let path = part.join("part-00000.parquet");
+        let file = fs::File::create(&path).map_err(|e| LocalError::io(&path, e))?;
+        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props.clone()))?;
+        for b in &batches {
+            rows += b.num_rows() as u64;
+            writer.write(b)?;
+        }
+        writer.close()?;
+    }
+    fs::write(tmp.join(FINGERPRINT_FILE), &print).map_err(|e| LocalError::io(&tmp, e))?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| LocalError::io(&dir, e))?;
+    }
+    fs::rename(&tmp, &dir).map_err(|e| LocalError::io(&dir, e))?;
+    Ok(RollupStatus {
+        dir,
+        built: true,
+        rows,
+        build_millis: started.elapsed().as_millis() as u64,
+    })
+}
