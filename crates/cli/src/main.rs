@@ -14,7 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use costcarve_charts::{ChartKind, ChartOptions};
 use costcarve_core::account::parse_account_list;
-use costcarve_core::cost::{first_of_month, CostQuery, Dimension, Granularity, Metric};
+use costcarve_core::cost::{
+    first_of_month, CostQuery, Dimension, Granularity, Metric, NON_USAGE_LINE_ITEM_TYPES,
+};
 use costcarve_core::error::{Coded, ErrorCode};
 use costcarve_core::integration::{IntegrationChange, NewIntegration};
 use costcarve_core::ports::{Clock, SystemClock};
@@ -108,6 +110,11 @@ enum Command {
         /// Large type, for projectors.
         #[arg(long)]
         large: bool,
+        /// Line item types to leave out; the daily chart leaves out the
+        /// monthly Tax, Fee, Credit and Refund lines unless told otherwise
+        /// (pass `--exclude ""` to keep everything).
+        #[arg(long)]
+        exclude: Option<String>,
     },
 }
 
@@ -324,6 +331,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             width,
             height,
             large,
+            exclude,
         } => {
             let ws = open(&cli).await?;
             let kind = match kind.as_str() {
@@ -358,6 +366,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 ChartKind::ByAccount => q.group_by = vec![Dimension::Account],
             }
+            q.exclude_line_item_types = match (exclude, kind) {
+                (Some(list), _) => list_arg(list),
+                (None, ChartKind::DailyLine) => NON_USAGE_LINE_ITEM_TYPES
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect(),
+                (None, _) => BTreeSet::new(),
+            };
+            q.validate().map_err(Invalid)?;
             let series = ws.cost(&q).await?;
             let title = title.clone().unwrap_or_else(|| match kind {
                 ChartKind::StackedByService => format!("{vi}: monthly cost by service"),
@@ -584,15 +601,7 @@ async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .map_err(Invalid)?;
-    let exclude: BTreeSet<String> = args
-        .exclude
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
+    let exclude = list_arg(args.exclude.as_deref().unwrap_or(""));
     let vi = ws.integration(&args.name)?.name.to_string();
     let q = CostQuery {
         integration: vi,
@@ -624,6 +633,14 @@ async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
     print_table(&header, &rows);
     println!("total: {:.2} {}", series.total, series.currency);
     Ok(())
+}
+
+fn list_arg(list: &str) -> BTreeSet<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn print_table(header: &[String], rows: &[Vec<Option<String>>]) {
