@@ -419,9 +419,21 @@ impl SqlEngine {
                 q.to
             ));
         }
-        if let Some(p) = self.partition_filter(q) {
-            filters.push(p);
-        }
+        filters.extend(self.common_filters(q));
+        format!(
+            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {}) AS g",
+            outer.join(", "),
+            inner.join(", "),
+            vi.view_name(),
+            filters.join(" AND "),
+            group.join(", ")
+        )
+    }
+
+    /// The filters every cost query has: its billing periods and the line
+    /// item types it leaves out.
+    fn common_filters(&self, q: &CostQuery) -> Vec<String> {
+        let mut filters: Vec<String> = self.partition_filter(q).into_iter().collect();
         if !q.exclude_line_item_types.is_empty() {
             filters.push(format!(
                 "line_item_line_item_type NOT IN ({})",
@@ -432,14 +444,7 @@ impl SqlEngine {
                     .join(", ")
             ));
         }
-        format!(
-            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {}) AS g",
-            outer.join(", "),
-            inner.join(", "),
-            vi.view_name(),
-            filters.join(" AND "),
-            group.join(", ")
-        )
+        filters
     }
 
     /// A cost query over the daily rollup: the same answer as the raw path
@@ -483,19 +488,7 @@ impl SqlEngine {
             filters.push(format!("usage_day >= DATE '{}'", q.from));
             filters.push(format!("usage_day < DATE '{}'", q.to));
         }
-        if let Some(p) = self.partition_filter(q) {
-            filters.push(p);
-        }
-        if !q.exclude_line_item_types.is_empty() {
-            filters.push(format!(
-                "line_item_line_item_type NOT IN ({})",
-                q.exclude_line_item_types
-                    .iter()
-                    .map(|t| format!("'{t}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+        filters.extend(self.common_filters(q));
         format!(
             "SELECT {} FROM (SELECT {} FROM {}{ROLLUP_VIEW_SUFFIX} WHERE {} GROUP BY {}) AS g",
             outer.join(", "),

@@ -14,39 +14,12 @@ use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::engine::{RollupStatus, SqlEngine};
+use crate::workspace::parquet_files;
 use crate::LocalError;
 
 /// Bump when the rollup's columns or meaning change.
 const ROLLUP_VERSION: &str = "rollup-v1";
 const FINGERPRINT_FILE: &str = "FINGERPRINT";
-
-/// The Parquet files under `root`, sorted.
-pub(crate) fn parquet_files(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-        if depth > 8 {
-            return;
-        }
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with('.') {
-                // Hidden folders (the workspace cache among them) are not CUR.
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, out, depth + 1);
-            } else if p.extension().and_then(|x| x.to_str()) == Some("parquet") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, &mut out, 0);
-    out.sort();
-    out
-}
 
 /// Identifies the CUR's files as they are now: names, sizes, change times.
 fn fingerprint(root: &Path, files: &[PathBuf]) -> String {

@@ -197,15 +197,13 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
     } else {
         dir.to_path_buf()
     };
-    let mut files = Vec::new();
-    collect_parquet(&root, &mut files, 0);
+    let files = parquet_files(&root);
     if files.is_empty() {
         return Err(LocalError::NotAWorkspace {
             path: dir.to_path_buf(),
             reason: "no Parquet files were found in it. Create a demo with `costcarve demo --dir DIR`, or copy a CUR 2.0 export (its BILLING_PERIOD=YYYY-MM folders) or a legacy CUR (year=YYYY/month=M folders) from S3 into it".into(),
         });
     }
-    files.sort();
     let first = &files[0];
     let rel = first.strip_prefix(&root).unwrap_or(first);
     let segments: Vec<String> = rel
@@ -266,25 +264,32 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
     })
 }
 
-fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if e.file_name().to_string_lossy().starts_with('.') {
-            // Hidden folders (the workspace cache among them) are not CUR.
-            continue;
+/// The Parquet files under `root` (hidden folders, the workspace cache
+/// among them, left out), sorted.
+pub(crate) fn parquet_files(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+        if depth > 8 {
+            return;
         }
-        if p.is_dir() {
-            collect_parquet(&p, out, depth + 1);
-        } else if p.extension().and_then(|x| x.to_str()) == Some("parquet") {
-            out.push(p);
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out, depth + 1);
+            } else if p.extension().and_then(|x| x.to_str()) == Some("parquet") {
+                out.push(p);
+            }
         }
     }
+    let mut out = Vec::new();
+    walk(root, &mut out, 0);
+    out.sort();
+    out
 }
 
 fn parquet_columns(path: &Path) -> Result<Vec<String>, LocalError> {
