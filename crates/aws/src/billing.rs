@@ -1,0 +1,296 @@
+//! Custom billing views: the AWS side of a virtual integration's Cost
+//! Explorer scope (`billing` API 2023-09-07). A view filters the payer's
+//! primary view to the integration's linked accounts and is tagged as
+//! managed by CostCarve with the integration's id, so a second desktop can
+//! find it again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_billing::types::{
+    BillingViewStatus, BillingViewType, Dimension, DimensionValues, Expression, ResourceTag,
+};
+use aws_sdk_billing::Client;
+
+use costcarve_core::account::AccountId;
+use costcarve_core::integration::{VirtualIntegration, MAX_ACCOUNTS};
+
+use crate::error::{classify, AwsError};
+
+/// Tag marking a view as CostCarve's.
+pub const TAG_MANAGED: &str = "costcarve-managed";
+/// Tag holding the integration's id.
+pub const TAG_INTEGRATION_ID: &str = "costcarve-integration-id";
+/// Tag holding the integration's name.
+pub const TAG_INTEGRATION_NAME: &str = "costcarve-integration-name";
+/// Prefix of the views' names.
+pub const NAME_PREFIX: &str = "costcarve-";
+
+/// A view's health, as Cost Explorer needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Being created.
+    Creating,
+    /// Being updated.
+    Updating,
+    /// Usable.
+    Healthy,
+    /// Not usable, with AWS's reasons.
+    Unhealthy(Vec<String>),
+    /// A state this version does not know.
+    Other(String),
+}
+
+/// A billing view as read back from AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingView {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// The linked accounts its filter keeps.
+    pub accounts: BTreeSet<String>,
+    /// Health.
+    pub health: Health,
+    /// Tags (only filled by [`BillingViews::list_managed`] and [`BillingViews::tags`]).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The billing view made for an integration: its name and description.
+pub fn view_name(vi: &VirtualIntegration) -> String {
+    format!("{NAME_PREFIX}{}", vi.name)
+}
+
+fn description(vi: &VirtualIntegration) -> String {
+    // The description alphabet is the name alphabet: no commas or colons.
+    format!("Managed by CostCarve for {}", vi.name)
+}
+
+fn filter(accounts: &BTreeSet<AccountId>) -> Result<Expression, AwsError> {
+    if accounts.is_empty() || accounts.len() > MAX_ACCOUNTS {
+        return Err(AwsError::Invalid(format!(
+            "a billing view filters 1 to {MAX_ACCOUNTS} accounts, not {}",
+            accounts.len()
+        )));
+    }
+    let values = DimensionValues::builder()
+        .key(Dimension::LinkedAccount)
+        .set_values(Some(accounts.iter().map(ToString::to_string).collect()))
+        .build()
+        .map_err(|e| AwsError::Invalid(e.to_string()))?;
+    Ok(Expression::builder().dimensions(values).build())
+}
+
+fn tag(key: &str, value: &str) -> Result<ResourceTag, AwsError> {
+    ResourceTag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|e| AwsError::Invalid(e.to_string()))
+}
+
+fn health_of(h: Option<&aws_sdk_billing::types::BillingViewHealthStatus>) -> Health {
+    let Some(h) = h else {
+        return Health::Other("unknown".into());
+    };
+    match h.status_code() {
+        Some(BillingViewStatus::Creating) => Health::Creating,
+        Some(BillingViewStatus::Updating) => Health::Updating,
+        Some(BillingViewStatus::Healthy) => Health::Healthy,
+        Some(BillingViewStatus::Unhealthy) => Health::Unhealthy(
+            h.status_reasons()
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+        ),
+        Some(other) => Health::Other(other.as_str().to_string()),
+        None => Health::Other("unknown".into()),
+    }
+}
+
+/// The payer's billing views, through the `billing` API.
+#[derive(Debug, Clone)]
+pub struct BillingViews {
+    client: Client,
+}
+
+impl BillingViews {
+    /// Views reached with this SDK configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: Client::new(config),
+        }
+    }
+
+    /// The ARN of a payer's primary view, the source of every custom view.
+    pub fn primary_arn(payer: &AccountId) -> String {
+        format!("arn:aws:billing::{payer}:billingview/primary")
+    }
+
+    /// Creates the view of an integration. `client_token` makes a retried
+    /// create return the same view instead of a second one.
+    pub async fn create(
+        &self,
+        payer: &AccountId,
+        vi: &VirtualIntegration,
+        client_token: &str,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .create_billing_view()
+            .name(view_name(vi))
+            .description(description(vi))
+            .source_views(Self::primary_arn(payer))
+            .data_filter_expression(filter(&vi.accounts)?)
+            .resource_tags(tag(TAG_MANAGED, "true")?)
+            .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
+            .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify("the billing view", e))?;
+        Ok(out.arn().to_string())
+    }
+
+    /// Reads a view back; `None` if it does not exist.
+    pub async fn get(&self, arn: &str) -> Result<Option<BillingView>, AwsError> {
+        let out = match self.client.get_billing_view().arn(arn).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return match classify(&format!("billing view {arn}"), e) {
+                    AwsError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let Some(v) = out.billing_view() else {
+            return Ok(None);
+        };
+        let accounts = v
+            .data_filter_expression()
+            .and_then(|e| e.dimensions())
+            .filter(|d| d.key() == &Dimension::LinkedAccount)
+            .map(|d| d.values().iter().cloned().collect())
+            .unwrap_or_default();
+        Ok(Some(BillingView {
+            arn: v.arn().unwrap_or(arn).to_string(),
+            name: v.name().unwrap_or_default().to_string(),
+            description: v.description().unwrap_or_default().to_string(),
+            accounts,
+            health: health_of(v.health_status()),
+            tags: BTreeMap::new(),
+        }))
+    }
+
+    /// Sets a view's accounts (and name, after a rename).
+    pub async fn update(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+        self.client
+            .update_billing_view()
+            .arn(arn)
+            .name(view_name(vi))
+            .description(description(vi))
+            .data_filter_expression(filter(&vi.accounts)?)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+        Ok(())
+    }
+
+    /// Deletes a view. Idempotent: a view that is already gone is fine.
+    /// Returns whether it existed.
+    pub async fn delete(&self, arn: &str) -> Result<bool, AwsError> {
+        match self.client.delete_billing_view().arn(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(&format!("billing view {arn}"), e) {
+                AwsError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// A view's tags.
+    pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("tags of {arn}"), e))?;
+        Ok(out
+            .resource_tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// Every custom view CostCarve manages in this account, with its filter
+    /// and tags: what a second desktop rebuilds its integrations from.
+    pub async fn list_managed(&self) -> Result<Vec<BillingView>, AwsError> {
+        let mut arns = Vec::new();
+        let mut pages = self
+            .client
+            .list_billing_views()
+            .billing_view_types(BillingViewType::Custom)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("the billing views", e))?;
+            arns.extend(page.billing_views().iter().filter_map(|v| {
+                v.name()
+                    .is_some_and(|n| n.starts_with(NAME_PREFIX))
+                    .then(|| v.arn().map(String::from))
+                    .flatten()
+            }));
+        }
+        let mut out = Vec::new();
+        for arn in arns {
+            let tags = self.tags(&arn).await?;
+            if tags.get(TAG_MANAGED).map(String::as_str) != Some("true") {
+                continue;
+            }
+            if let Some(mut view) = self.get(&arn).await? {
+                view.tags = tags;
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Polls until the view is healthy, with a growing pause (starting at
+    /// `first_pause`, doubling up to 5 s) for at most `timeout`.
+    pub async fn wait_healthy(
+        &self,
+        arn: &str,
+        first_pause: Duration,
+        timeout: Duration,
+    ) -> Result<BillingView, AwsError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = first_pause;
+        loop {
+            let view = self.get(arn).await?.ok_or_else(|| AwsError::NotFound {
+                what: format!("billing view {arn}"),
+            })?;
+            match &view.health {
+                Health::Healthy => return Ok(view),
+                Health::Unhealthy(reasons) => return Err(AwsError::Unhealthy(reasons.join(", "))),
+                _ => {}
+            }
+            if started.elapsed() + pause > timeout {
+                return Err(AwsError::Timeout {
+                    what: format!("billing view {arn} to become HEALTHY"),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! CostCarve's AWS adapters: the only crate that imports `aws-sdk-*`.
+//! Narrow functions that take and return the product's types, with AWS
+//! errors classified into [`AwsError`]. So far: custom billing views, the
+//! Cost Explorer scope of a virtual integration.
+#![deny(missing_docs)]
+
+pub mod billing;
+mod error;
+
+pub use error::AwsError;
