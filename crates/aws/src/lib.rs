@@ -4,6 +4,7 @@
 //! Cost Explorer scope of a virtual integration.
 #![deny(missing_docs)]
 
+pub mod athena;
 pub mod billing;
 mod error;
 
