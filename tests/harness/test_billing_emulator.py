@@ -1,7 +1,7 @@
 """Tests of the billing emulator, driven through boto3's stock `billing` client.
 
 Run from the repository root:
-    tests/emulators/.venv/bin/python -m pytest tests/emulators -q
+    python -m pytest tests/harness -q   (with the venv of scripts/test)
 """
 from __future__ import annotations
 

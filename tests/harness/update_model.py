@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the model subset embedded in billing_emulator.py from the installed botocore.
 
-    tests/emulators/.venv/bin/python tests/emulators/update_model.py [--check]
+    python tests/harness/update_model.py [--check]   (with the venv of scripts/test)
 
 The emulator is standard-library only, so it carries its own copy of the
 shapes it needs (documentation stripped). This script rewrites the block

@@ -1,0 +1,170 @@
+//! Integration views on Athena through the real aws-sdk-athena client, over
+//! HTTP, against moto started by `tests/emulators up` (Athena runs no SQL
+//! there: queries succeed at once and their text is kept, which is what the
+//! adapter reads back to validate a change).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_athena::config::Credentials;
+use chrono::{TimeZone, Utc};
+
+use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
+use costcarve_core::account::{Account, AccountId, Organization};
+use costcarve_core::integration::{IntegrationChange, IntegrationSet, NewIntegration};
+
+/// The emulators, up for one test and down when it ends.
+struct Emulators {
+    env: HashMap<String, String>,
+    state: tempfile::TempDir,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/emulators")
+}
+
+impl Emulators {
+    fn up() -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let out = Command::new(script())
+            .args(["up", "--accounts", "4", "--state-dir"])
+            .arg(state.path())
+            .output()
+            .expect("tests/emulators runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        Self { env, state }
+    }
+
+    async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.env["COSTCARVE_EMU_MOTO_URL"])
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulators {
+    fn drop(&mut self) {
+        let _ = Command::new(script())
+            .args(["down", "--state-dir"])
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+fn ids(n: u64, base: u64) -> Vec<AccountId> {
+    (0..n)
+        .map(|i| format!("{:012}", base + i).parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped() {
+    let emu = Emulators::up();
+    let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
+    let arg = |flag: &str| {
+        let words: Vec<&str> = args.split_whitespace().collect();
+        let i = words.iter().position(|w| *w == flag).unwrap();
+        words[i + 1].to_string()
+    };
+    let (cur_database, cur_table) = {
+        let t = arg("--cur-table");
+        let (d, t) = t.split_once('.').unwrap();
+        (d.to_string(), t.to_string())
+    };
+    let place = AthenaPlace {
+        cur_database,
+        cur_table,
+        views_database: arg("--views-database"),
+        workgroup: arg("--workgroup"),
+        results: Some(arg("--results")),
+    };
+    let athena = Athena::new(&emu.config().await, place);
+
+    let accounts = ids(6, 700_000_000_000);
+    let org = Organization {
+        id: "o-x".into(),
+        management_account_id: "123456789012".parse().unwrap(),
+        units: vec![],
+        accounts: accounts
+            .iter()
+            .map(|id| Account {
+                id: id.clone(),
+                name: String::new(),
+                email: String::new(),
+                status: "ACTIVE".into(),
+                parent_id: "r".into(),
+                tags: Default::default(),
+            })
+            .collect(),
+    };
+    let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut set = IntegrationSet::default();
+    let vi = set
+        .create(
+            &org,
+            NewIntegration {
+                name: "Acme".into(),
+                accounts: accounts[..4].to_vec(),
+                allow_shared: false,
+            },
+            now,
+        )
+        .unwrap();
+    let ran = athena.put_view(&vi).await.unwrap();
+    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
+        want
+    );
+    assert!(ran
+        .query
+        .starts_with("CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\""));
+
+    let (vi, _) = set
+        .update(
+            &org,
+            "Acme",
+            IntegrationChange {
+                add: accounts[4..].to_vec(),
+                remove: vec![accounts[0].clone()],
+                rename: None,
+                allow_shared: false,
+            },
+            now,
+        )
+        .unwrap();
+    let ran = athena.put_view(&vi).await.unwrap();
+    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
+        want
+    );
+
+    let dropped = athena.drop_view(&vi.view_name()).await.unwrap();
+    assert_eq!(
+        dropped.query,
+        "DROP VIEW IF EXISTS \"costcarve_views\".\"vi_acme\""
+    );
+
+    // An unknown execution id is an error that names it.
+    let e = athena.executed("no-such-id").await.unwrap_err();
+    assert!(e.to_string().contains("no-such-id"), "{e}");
+}
