@@ -212,28 +212,18 @@ impl Athena {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use costcarve_core::account::{Account, Organization};
+    use costcarve_core::account::Organization;
     use costcarve_core::integration::{IntegrationSet, NewIntegration};
 
     #[test]
     fn the_view_ddl_names_exactly_the_accounts_and_refuses_odd_names() {
         let ids = ["111111111111", "222222222222"];
-        let org = Organization {
-            id: "o".into(),
-            management_account_id: ids[0].parse().unwrap(),
-            units: vec![],
-            accounts: ids
-                .iter()
-                .map(|i| Account {
-                    id: i.parse().unwrap(),
-                    name: String::new(),
-                    email: String::new(),
-                    status: "ACTIVE".into(),
-                    parent_id: "r".into(),
-                    tags: Default::default(),
-                })
+        let org = Organization::flat(
+            ids[0].parse().unwrap(),
+            ids.iter()
+                .map(|i| (i.parse().unwrap(), String::new()))
                 .collect(),
-        };
+        );
         let vi = IntegrationSet::default()
             .create(
                 &org,

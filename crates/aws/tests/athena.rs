@@ -13,7 +13,7 @@ use aws_sdk_athena::config::Credentials;
 use chrono::{TimeZone, Utc};
 
 use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
-use costcarve_core::account::{Account, AccountId, Organization};
+use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::integration::{IntegrationChange, IntegrationSet, NewIntegration};
 
 /// The emulators, up for one test and down when it ends.
@@ -99,22 +99,13 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
     let athena = Athena::new(&emu.config().await, place);
 
     let accounts = ids(6, 700_000_000_000);
-    let org = Organization {
-        id: "o-x".into(),
-        management_account_id: "123456789012".parse().unwrap(),
-        units: vec![],
-        accounts: accounts
+    let org = Organization::flat(
+        "123456789012".parse().unwrap(),
+        accounts
             .iter()
-            .map(|id| Account {
-                id: id.clone(),
-                name: String::new(),
-                email: String::new(),
-                status: "ACTIVE".into(),
-                parent_id: "r".into(),
-                tags: Default::default(),
-            })
+            .map(|a| (a.clone(), String::new()))
             .collect(),
-    };
+    );
     let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut set = IntegrationSet::default();
     let vi = set

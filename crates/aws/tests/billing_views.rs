@@ -118,22 +118,13 @@ fn ids(n: usize, base: u64) -> Vec<AccountId> {
 }
 
 fn org(accounts: &[AccountId]) -> Organization {
-    Organization {
-        id: "o-test".into(),
-        management_account_id: PAYER.parse().unwrap(),
-        units: vec![],
-        accounts: accounts
+    Organization::flat(
+        PAYER.parse().unwrap(),
+        accounts
             .iter()
-            .map(|id| costcarve_core::account::Account {
-                id: id.clone(),
-                name: format!("acct {id}"),
-                email: String::new(),
-                status: "ACTIVE".into(),
-                parent_id: "r-x".into(),
-                tags: Default::default(),
-            })
+            .map(|a| (a.clone(), String::new()))
             .collect(),
-    }
+    )
 }
 
 fn integration(name: &str, accounts: Vec<AccountId>) -> VirtualIntegration {

@@ -106,6 +106,36 @@ pub struct Organization {
 }
 
 impl Organization {
+    /// An organization with no units: every account directly under the
+    /// root. What an imported CUR or a test knows of an organization.
+    pub fn flat(management: AccountId, accounts: Vec<(AccountId, String)>) -> Self {
+        let root = "r-flat".to_string();
+        Organization {
+            id: "o-flat".into(),
+            management_account_id: management,
+            units: vec![OrgUnit {
+                id: root.clone(),
+                name: "Root".into(),
+                parent_id: None,
+            }],
+            accounts: accounts
+                .into_iter()
+                .map(|(id, name)| Account {
+                    name: if name.is_empty() {
+                        id.to_string()
+                    } else {
+                        name
+                    },
+                    id,
+                    email: String::new(),
+                    status: "ACTIVE".into(),
+                    parent_id: root.clone(),
+                    tags: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
     /// The account with this id.
     pub fn account(&self, id: &AccountId) -> Option<&Account> {
         self.accounts.iter().find(|a| &a.id == id)

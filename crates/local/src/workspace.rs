@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use costcarve_core::account::{Account, AccountId, OrgUnit, Organization};
+use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::integration::IntegrationSet;
 
 use crate::LocalError;
@@ -152,36 +152,12 @@ pub fn organization_from_accounts(
     payer: Option<AccountId>,
     accounts: Vec<(AccountId, String)>,
 ) -> Organization {
-    let root = "r-cur0".to_string();
     let management = payer
         .or_else(|| accounts.first().map(|a| a.0.clone()))
         .unwrap_or_else(|| {
             AccountId::try_from("000000000000".to_string()).unwrap_or_else(|_| unreachable!())
         });
-    Organization {
-        id: "o-fromcur".into(),
-        management_account_id: management,
-        units: vec![OrgUnit {
-            id: root.clone(),
-            name: "Root".into(),
-            parent_id: None,
-        }],
-        accounts: accounts
-            .into_iter()
-            .map(|(id, name)| Account {
-                name: if name.is_empty() {
-                    id.to_string()
-                } else {
-                    name
-                },
-                id,
-                email: String::new(),
-                status: "ACTIVE".into(),
-                parent_id: root.clone(),
-                tags: Default::default(),
-            })
-            .collect(),
-    }
+    Organization::flat(management, accounts)
 }
 
 /// Finds the CUR under `dir` and tells which format it is.
