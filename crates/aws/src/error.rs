@@ -4,7 +4,7 @@ use aws_sdk_billing::error::{ProvideErrorMetadata, SdkError};
 use costcarve_core::error::{Coded, ErrorCode};
 
 /// What went wrong talking to AWS. Messages never carry credentials.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AwsError {
     /// The thing does not exist (or no longer does).
     #[error("{what} was not found")]

@@ -7,5 +7,6 @@
 pub mod athena;
 pub mod billing;
 mod error;
+pub mod provision;
 
 pub use error::AwsError;

@@ -3,71 +3,16 @@
 //! there: queries succeed at once and their text is kept, which is what the
 //! adapter reads back to validate a change).
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::process::Command;
+use std::collections::BTreeSet;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_athena::config::Credentials;
 use chrono::{TimeZone, Utc};
 
 use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
 use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::integration::{IntegrationChange, IntegrationSet, NewIntegration};
 
-/// The emulators, up for one test and down when it ends.
-struct Emulators {
-    env: HashMap<String, String>,
-    state: tempfile::TempDir,
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/emulators")
-}
-
-impl Emulators {
-    fn up() -> Self {
-        let state = tempfile::tempdir().unwrap();
-        let out = Command::new(script())
-            .args(["up", "--accounts", "4", "--state-dir"])
-            .arg(state.path())
-            .output()
-            .expect("tests/emulators runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-            .collect();
-        Self { env, state }
-    }
-
-    async fn config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.env["COSTCARVE_EMU_MOTO_URL"])
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            .load()
-            .await
-    }
-}
-
-impl Drop for Emulators {
-    fn drop(&mut self) {
-        let _ = Command::new(script())
-            .args(["down", "--state-dir"])
-            .arg(self.state.path())
-            .output();
-    }
-}
+mod support;
+use support::Emulators;
 
 fn ids(n: u64, base: u64) -> Vec<AccountId> {
     (0..n)
@@ -77,7 +22,7 @@ fn ids(n: u64, base: u64) -> Vec<AccountId> {
 
 #[tokio::test]
 async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped() {
-    let emu = Emulators::up();
+    let emu = Emulators::up(&[]);
     let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
     let arg = |flag: &str| {
         let words: Vec<&str> = args.split_whitespace().collect();

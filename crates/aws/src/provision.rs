@@ -1,0 +1,168 @@
+//! Provisioning a virtual integration in the payer: its Athena view and its
+//! billing view, made concurrently, validated by reading both back, and
+//! rolled back when any step fails, so AWS is never left half-made.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use costcarve_core::account::AccountId;
+use costcarve_core::integration::VirtualIntegration;
+
+use crate::athena::{accounts_in_ddl, Athena};
+use crate::billing::BillingViews;
+use crate::error::AwsError;
+
+/// What a provisioned integration owns in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The billing view Cost Explorer is asked through.
+    pub billing_view_arn: String,
+    /// The Athena execution that created the view.
+    pub athena_execution_id: String,
+}
+
+/// A provisioning step that failed, and what became of the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// A step failed; everything made before was removed again.
+    #[error("{step} failed: {source}; nothing was left behind")]
+    RolledBack {
+        /// The step.
+        step: &'static str,
+        /// Why.
+        source: AwsError,
+    },
+    /// A step failed and so did removing what was made: repair needed.
+    #[error("{step} failed: {source}; cleaning up also failed ({cleanup}); the integration needs repair")]
+    NeedsRepair {
+        /// The step.
+        step: &'static str,
+        /// Why.
+        source: AwsError,
+        /// What could not be removed.
+        cleanup: String,
+    },
+}
+
+/// Makes and removes integrations' AWS objects.
+#[derive(Debug, Clone)]
+pub struct Provisioner {
+    athena: Athena,
+    billing: BillingViews,
+    payer: AccountId,
+    first_poll: Duration,
+    health_timeout: Duration,
+}
+
+impl Provisioner {
+    /// A provisioner for one payer.
+    pub fn new(athena: Athena, billing: BillingViews, payer: AccountId) -> Self {
+        Self {
+            athena,
+            billing,
+            payer,
+            first_poll: Duration::from_millis(500),
+            health_timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// Sets how billing-view health is polled (tests shorten it).
+    pub fn with_health_polling(mut self, first_poll: Duration, timeout: Duration) -> Self {
+        self.first_poll = first_poll;
+        self.health_timeout = timeout;
+        self
+    }
+
+    /// Creates both views at once, waits for the billing view to be healthy,
+    /// validates both against the integration's accounts, and on any
+    /// failure removes what was made.
+    pub async fn create(&self, vi: &VirtualIntegration) -> Result<Provisioned, ProvisionError> {
+        let token = format!("costcarve-{}-{}", vi.id, vi.revision);
+        let billing_branch = async {
+            let arn = match self.billing.create(&self.payer, vi, &token).await {
+                Ok(arn) => arn,
+                Err(e) => return (None, Err(("creating the billing view", e))),
+            };
+            let waited = self
+                .billing
+                .wait_healthy(&arn, self.first_poll, self.health_timeout)
+                .await;
+            match waited {
+                Ok(view) => (Some(arn), Ok(view)),
+                Err(e) => (Some(arn), Err(("waiting for the billing view", e))),
+            }
+        };
+        let (athena, (arn, billing)) = tokio::join!(self.athena.put_view(vi), billing_branch);
+        let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+        let failure = match (&athena, &billing) {
+            (Err(e), _) => Some(("creating the Athena view", e.clone())),
+            (_, Err((step, e))) => Some((*step, e.clone())),
+            (Ok(run), Ok(view)) => {
+                if view.accounts != want {
+                    Some((
+                        "validating the billing view",
+                        AwsError::Conflict(format!(
+                            "its filter has {} accounts, not the {} intended",
+                            view.accounts.len(),
+                            want.len()
+                        )),
+                    ))
+                } else if accounts_in_ddl(&run.query) != want {
+                    Some((
+                        "validating the Athena view",
+                        AwsError::Conflict("its DDL names other accounts".into()),
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        match failure {
+            None => Ok(Provisioned {
+                billing_view_arn: arn.unwrap_or_default(),
+                athena_execution_id: athena.map(|r| r.id).unwrap_or_default(),
+            }),
+            Some((step, source)) => {
+                let mut cleanup = Vec::new();
+                if athena.is_ok() {
+                    if let Err(e) = self.athena.drop_view(&vi.view_name()).await {
+                        cleanup.push(format!("Athena view {}: {e}", vi.view_name()));
+                    }
+                }
+                if let Some(arn) = &arn {
+                    if let Err(e) = self.billing.delete(arn).await {
+                        cleanup.push(format!("billing view {arn}: {e}"));
+                    }
+                }
+                if cleanup.is_empty() {
+                    Err(ProvisionError::RolledBack { step, source })
+                } else {
+                    Err(ProvisionError::NeedsRepair {
+                        step,
+                        source,
+                        cleanup: cleanup.join("; "),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Removes both views. Idempotent: what is already gone is fine.
+    pub async fn delete(
+        &self,
+        vi: &VirtualIntegration,
+        billing_view_arn: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let view = vi.view_name();
+        let drop = self.athena.drop_view(&view);
+        let delete = async {
+            match billing_view_arn {
+                Some(arn) => self.billing.delete(arn).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
+        let (a, b) = tokio::join!(drop, delete);
+        a?;
+        b
+    }
+}

@@ -1,0 +1,98 @@
+//! The AWS emulators (`tests/emulators up`) for the adapter tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_athena::config::Credentials;
+
+/// The emulators, up for one test and down when it ends.
+pub struct Emulators {
+    pub env: HashMap<String, String>,
+    state: tempfile::TempDir,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/emulators")
+}
+
+impl Emulators {
+    pub fn up(extra: &[&str]) -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let out = Command::new(script())
+            .args(["up", "--accounts", "4", "--state-dir"])
+            .arg(state.path())
+            .args(extra)
+            .output()
+            .expect("tests/emulators runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        Self { env, state }
+    }
+
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.env["COSTCARVE_EMU_MOTO_URL"])
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .load()
+            .await
+    }
+}
+
+impl Emulators {
+    /// SDK configuration for the billing emulator.
+    pub async fn billing_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.env["COSTCARVE_EMU_BILLING_URL"])
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .load()
+            .await
+    }
+
+    /// POSTs JSON to the billing emulator's control API.
+    pub fn billing_control(&self, path: &str, body: &str) {
+        let url = &self.env["COSTCARVE_EMU_BILLING_URL"];
+        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+            "{reply}"
+        );
+    }
+}
+
+impl Drop for Emulators {
+    fn drop(&mut self) {
+        let _ = Command::new(script())
+            .args(["down", "--state-dir"])
+            .arg(self.state.path())
+            .output();
+    }
+}
