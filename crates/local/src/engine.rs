@@ -104,8 +104,9 @@ fn session_config() -> SessionConfig {
         .with_information_schema(false)
         .with_batch_size(8192);
     let opts = config.options_mut();
-    let pushdown = std::env::var("COSTCARVE_PARQUET_PUSHDOWN").map_or(true, |v| v != "0");
-    opts.execution.parquet.pushdown_filters = pushdown;
+    // Evaluate the integration's account filter while decoding, so other
+    // accounts' rows are never materialised.
+    opts.execution.parquet.pushdown_filters = true;
     opts.execution.parquet.reorder_filters = true;
     // CUR exports carry no bloom filters; looking for them costs time.
     opts.execution.parquet.bloom_filter_on_read = false;
