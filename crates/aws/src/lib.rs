@@ -6,6 +6,7 @@
 
 pub mod athena;
 pub mod billing;
+pub mod cost_explorer;
 mod error;
 pub mod provision;
 

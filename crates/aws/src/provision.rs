@@ -21,6 +21,13 @@ pub struct Provisioned {
     pub athena_execution_id: String,
 }
 
+impl Provisioned {
+    /// The scope Cost Explorer is asked through.
+    pub fn scope(&self) -> Result<crate::cost_explorer::BillingViewArn, AwsError> {
+        self.billing_view_arn.parse()
+    }
+}
+
 /// A provisioning step that failed, and what became of the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

@@ -102,6 +102,8 @@ async fn an_integration_is_provisioned_validated_and_removed() {
     let vi = integration("Acme", 600_000_000_000);
     let made = provisioner.create(&vi).await.unwrap();
 
+    // The view is a scope Cost Explorer accepts.
+    assert_eq!(made.scope().unwrap().as_str(), made.billing_view_arn);
     let view = outside.get(&made.billing_view_arn).await.unwrap().unwrap();
     assert_eq!(view.health, Health::Healthy);
     let want: std::collections::BTreeSet<String> =

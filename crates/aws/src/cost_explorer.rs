@@ -1,0 +1,195 @@
+//! Cost Explorer, always through an integration's billing view: a
+//! [`CostQuery`] answered by `GetCostAndUsage` with the view's ARN. The only
+//! way to ask is with a [`BillingViewArn`], which refuses the payer's primary
+//! view (that one shows every customer).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use aws_sdk_costexplorer::types::{
+    DateInterval, Dimension as CeDimension, DimensionValues, Expression, GroupDefinition,
+    GroupDefinitionType,
+};
+use aws_sdk_costexplorer::Client;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use costcarve_core::cost::{CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric};
+
+use crate::error::{classify, AwsError};
+
+/// The ARN of a custom billing view: the scope of one integration's costs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BillingViewArn(String);
+
+impl BillingViewArn {
+    /// The ARN, as AWS spells it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for BillingViewArn {
+    type Err = AwsError;
+    /// Accepts `arn:aws:billing::<12 digits>:billingview/custom-<id>` only.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rest = s.strip_prefix("arn:aws:billing::");
+        let ok = rest
+            .and_then(|r| r.split_once(":billingview/"))
+            .is_some_and(|(account, view)| {
+                account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && view.strip_prefix("custom-").is_some_and(|id| {
+                        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
+            });
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(AwsError::Invalid(format!(
+                "'{s}' is not a custom billing view ARN; costs are only ever asked through an integration's own view, never the payer's primary view"
+            )))
+        }
+    }
+}
+
+fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::UnblendedCost => "UnblendedCost",
+        Metric::NetUnblendedCost => "NetUnblendedCost",
+        Metric::AmortizedCost => "AmortizedCost",
+    }
+}
+
+fn group(d: &Dimension) -> GroupDefinition {
+    let (kind, key) = match d {
+        Dimension::Service => (GroupDefinitionType::Dimension, "SERVICE".to_string()),
+        Dimension::Account => (GroupDefinitionType::Dimension, "LINKED_ACCOUNT".into()),
+        Dimension::Region => (GroupDefinitionType::Dimension, "REGION".into()),
+        Dimension::UsageType => (GroupDefinitionType::Dimension, "USAGE_TYPE".into()),
+        Dimension::LineItemType => (GroupDefinitionType::Dimension, "RECORD_TYPE".into()),
+        Dimension::Tag(k) => (GroupDefinitionType::Tag, k.clone()),
+    };
+    GroupDefinition::builder().r#type(kind).key(key).build()
+}
+
+/// Cost Explorer for one connection; counts the paid requests it makes.
+#[derive(Debug)]
+pub struct CostExplorer {
+    client: Client,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl CostExplorer {
+    /// Cost Explorer reached with this SDK configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: Client::new(config),
+            requests: Default::default(),
+        }
+    }
+
+    /// Requests made so far (USD 0.01 each).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Answers a cost query through the integration's billing view, page by page.
+    pub async fn cost(&self, view: &BillingViewArn, q: &CostQuery) -> Result<CostSeries, AwsError> {
+        q.validate().map_err(|e| AwsError::Invalid(e.to_string()))?;
+        let metric = metric_name(q.metric);
+        let mut points = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut req = self
+                .client
+                .get_cost_and_usage()
+                .billing_view_arn(view.as_str())
+                .time_period(
+                    DateInterval::builder()
+                        .start(q.from.to_string())
+                        .end(q.to.to_string())
+                        .build()
+                        .map_err(|e| AwsError::Invalid(e.to_string()))?,
+                )
+                .granularity(match q.granularity {
+                    Granularity::Daily => aws_sdk_costexplorer::types::Granularity::Daily,
+                    Granularity::Monthly => aws_sdk_costexplorer::types::Granularity::Monthly,
+                })
+                .metrics(metric);
+            for d in &q.group_by {
+                req = req.group_by(group(d));
+            }
+            if !q.exclude_line_item_types.is_empty() {
+                let types = DimensionValues::builder()
+                    .key(CeDimension::RecordType)
+                    .set_values(Some(q.exclude_line_item_types.iter().cloned().collect()))
+                    .build();
+                req = req.filter(
+                    Expression::builder()
+                        .not(Expression::builder().dimensions(types).build())
+                        .build(),
+                );
+            }
+            if let Some(t) = &token {
+                req = req.next_page_token(t);
+            }
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let out = req.send().await.map_err(|e| classify("Cost Explorer", e))?;
+            for r in out.results_by_time() {
+                let Some(period) = r
+                    .time_period()
+                    .and_then(|t| NaiveDate::parse_from_str(t.start(), "%Y-%m-%d").ok())
+                else {
+                    continue;
+                };
+                let amount = |m: Option<&std::collections::HashMap<String, _>>| -> Decimal {
+                    m.and_then(
+                        |m: &std::collections::HashMap<
+                            String,
+                            aws_sdk_costexplorer::types::MetricValue,
+                        >| m.get(metric),
+                    )
+                    .and_then(|v| v.amount())
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or_default()
+                };
+                if q.group_by.is_empty() {
+                    points.push(CostPoint {
+                        period,
+                        keys: vec![],
+                        amount: amount(r.total()),
+                    });
+                }
+                for g in r.groups() {
+                    points.push(CostPoint {
+                        period,
+                        keys: g.keys().to_vec(),
+                        amount: amount(g.metrics()),
+                    });
+                }
+            }
+            match out.next_page_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        // Merge points a page boundary split in two.
+        let mut merged: BTreeMap<(NaiveDate, Vec<String>), Decimal> = BTreeMap::new();
+        for p in points {
+            *merged.entry((p.period, p.keys)).or_default() += p.amount;
+        }
+        Ok(CostSeries::new(
+            q.clone(),
+            merged
+                .into_iter()
+                .map(|((period, keys), amount)| CostPoint {
+                    period,
+                    keys,
+                    amount,
+                })
+                .collect(),
+        ))
+    }
+}
