@@ -8,16 +8,24 @@ use std::collections::BTreeSet;
 use chrono::{TimeZone, Utc};
 
 use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
-use costcarve_core::account::{AccountId, Organization};
-use costcarve_core::integration::{IntegrationChange, IntegrationSet, NewIntegration};
+use costcarve_core::account::Organization;
+use costcarve_core::integration::{
+    IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
+};
 
 mod support;
-use support::Emulators;
+use support::{ids, Emulators, PAYER};
 
-fn ids(n: u64, base: u64) -> Vec<AccountId> {
-    (0..n)
-        .map(|i| format!("{:012}", base + i).parse().unwrap())
-        .collect()
+/// Puts the view and checks, from what Athena recorded, that its DDL names
+/// exactly the integration's accounts.
+async fn put_and_check(athena: &Athena, vi: &VirtualIntegration) -> String {
+    let ran = athena.put_view(vi).await.unwrap();
+    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
+        want
+    );
+    ran.query
 }
 
 #[tokio::test]
@@ -45,7 +53,7 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
 
     let accounts = ids(6, 700_000_000_000);
     let org = Organization::flat(
-        "123456789012".parse().unwrap(),
+        PAYER.parse().unwrap(),
         accounts
             .iter()
             .map(|a| (a.clone(), String::new()))
@@ -64,15 +72,8 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
             now,
         )
         .unwrap();
-    let ran = athena.put_view(&vi).await.unwrap();
-    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
-        want
-    );
-    assert!(ran
-        .query
-        .starts_with("CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\""));
+    let query = put_and_check(&athena, &vi).await;
+    assert!(query.starts_with("CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\""));
 
     let (vi, _) = set
         .update(
@@ -87,12 +88,7 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
             now,
         )
         .unwrap();
-    let ran = athena.put_view(&vi).await.unwrap();
-    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
-        want
-    );
+    put_and_check(&athena, &vi).await;
 
     let dropped = athena.drop_view(&vi.view_name()).await.unwrap();
     assert_eq!(

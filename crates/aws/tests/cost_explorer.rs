@@ -2,9 +2,6 @@
 //! client against moto's canned results (moto ignores BillingViewArn, so what
 //! is checked here is the request side, paging and the mapping of answers).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -12,24 +9,7 @@ use costcarve_aws::cost_explorer::{BillingViewArn, CostExplorer};
 use costcarve_core::cost::{CostQuery, Dimension};
 
 mod support;
-use support::Emulators;
-
-fn post(url: &str, path: &str, body: &str) {
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    assert!(
-        reply.starts_with("HTTP/1.1 201") || reply.starts_with("HTTP/1.1 200"),
-        "{reply}"
-    );
-}
+use support::{post_json, Emulators};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -82,7 +62,11 @@ async fn costs_come_page_by_page_through_the_view_and_every_request_is_counted()
         ),
         page("2026-10", None, &[("AmazonEC2", "120.00")]),
     );
-    post(moto, "/moto-api/static/ce/cost-and-usage-results", &results);
+    let reply = post_json(moto, "/moto-api/static/ce/cost-and-usage-results", &results);
+    assert!(
+        reply.starts_with("HTTP/1.1 201") || reply.starts_with("HTTP/1.1 200"),
+        "{reply}"
+    );
 
     let ce = CostExplorer::new(&emu.config().await);
     let view: BillingViewArn = "arn:aws:billing::123456789012:billingview/custom-abc"

@@ -4,41 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
-
 use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
 use costcarve_aws::billing::{BillingViews, Health};
 use costcarve_aws::provision::{ProvisionError, Provisioner};
-use costcarve_core::account::{AccountId, Organization};
-use costcarve_core::integration::{IntegrationSet, NewIntegration, VirtualIntegration};
+use costcarve_core::integration::VirtualIntegration;
 
 mod support;
-use support::Emulators;
-
-const PAYER: &str = "123456789012";
+use support::{ids, Emulators, PAYER};
 
 fn integration(name: &str, base: u64) -> VirtualIntegration {
-    let accounts: Vec<AccountId> = (0..5)
-        .map(|i| format!("{:012}", base + i).parse().unwrap())
-        .collect();
-    let org = Organization::flat(
-        PAYER.parse().unwrap(),
-        accounts
-            .iter()
-            .map(|a| (a.clone(), String::new()))
-            .collect(),
-    );
-    IntegrationSet::default()
-        .create(
-            &org,
-            NewIntegration {
-                name: name.into(),
-                accounts,
-                allow_shared: false,
-            },
-            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
-        )
-        .unwrap()
+    support::integration(name, ids(5, base))
 }
 
 async fn setup(emu: &Emulators) -> (Provisioner, BillingViews, aws_sdk_athena::Client) {

@@ -398,16 +398,7 @@ impl SqlEngine {
                 "CAST(p AS DATE)".into(),
             ),
         };
-        let mut inner = vec![format!("{period_key} AS p")];
-        let mut outer = vec![format!("{period_out} AS period")];
-        let mut group = vec!["1".to_string()];
-        for (i, d) in q.group_by.iter().enumerate() {
-            inner.push(format!("{} AS k{i}", self.dimension_expr(d)));
-            outer.push(format!("COALESCE(CAST(k{i} AS VARCHAR), '') AS k{i}"));
-            group.push((i + 2).to_string());
-        }
-        inner.push(format!("SUM({}) AS amount", self.metric_expr(q.metric)));
-        outer.push("amount".into());
+        let keys: Vec<String> = q.group_by.iter().map(|d| self.dimension_expr(d)).collect();
         let whole_months = q.from == first_of_month(q.from) && q.to == first_of_month(q.to);
         let mut filters = Vec::new();
         if partition_col.is_none() || !whole_months {
@@ -421,13 +412,12 @@ impl SqlEngine {
             ));
         }
         filters.extend(self.common_filters(q));
-        format!(
-            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {}) AS g",
-            outer.join(", "),
-            inner.join(", "),
-            vi.view_name(),
-            filters.join(" AND "),
-            group.join(", ")
+        grouped_sql(
+            &vi.view_name(),
+            (&period_key, &period_out),
+            &keys,
+            &format!("SUM({})", self.metric_expr(q.metric)),
+            &filters,
         )
     }
 
@@ -460,29 +450,26 @@ impl SqlEngine {
             Granularity::Monthly => (format!("\"{col}\""), "CAST(CONCAT(p, '-01') AS DATE)"),
             Granularity::Daily => ("usage_day".to_string(), "p"),
         };
-        let mut inner = vec![format!("{period_key} AS p")];
-        let mut outer = vec![format!("{period_out} AS period")];
-        let mut group = vec!["1".to_string()];
-        for (i, d) in q.group_by.iter().enumerate() {
-            let column = match d {
-                Dimension::Service => "line_item_product_code",
-                Dimension::Account => "line_item_usage_account_id",
-                Dimension::Region => "product_region_code",
-                Dimension::UsageType => "line_item_usage_type",
-                Dimension::LineItemType => "line_item_line_item_type",
-                Dimension::Tag(_) => "NULL",
-            };
-            inner.push(format!("{column} AS k{i}"));
-            outer.push(format!("COALESCE(CAST(k{i} AS VARCHAR), '') AS k{i}"));
-            group.push((i + 2).to_string());
-        }
+        let keys: Vec<String> = q
+            .group_by
+            .iter()
+            .map(|d| {
+                match d {
+                    Dimension::Service => "line_item_product_code",
+                    Dimension::Account => "line_item_usage_account_id",
+                    Dimension::Region => "product_region_code",
+                    Dimension::UsageType => "line_item_usage_type",
+                    Dimension::LineItemType => "line_item_line_item_type",
+                    Dimension::Tag(_) => "NULL",
+                }
+                .to_string()
+            })
+            .collect();
         let metric = match q.metric {
             Metric::UnblendedCost => "unblended_cost",
             Metric::NetUnblendedCost => "net_unblended_cost",
             Metric::AmortizedCost => "amortized_cost",
         };
-        inner.push(format!("SUM({metric}) AS amount"));
-        outer.push("amount".into());
         let mut filters = Vec::new();
         let whole_months = q.from == first_of_month(q.from) && q.to == first_of_month(q.to);
         if !whole_months {
@@ -490,13 +477,12 @@ impl SqlEngine {
             filters.push(format!("usage_day < DATE '{}'", q.to));
         }
         filters.extend(self.common_filters(q));
-        format!(
-            "SELECT {} FROM (SELECT {} FROM {}{ROLLUP_VIEW_SUFFIX} WHERE {} GROUP BY {}) AS g",
-            outer.join(", "),
-            inner.join(", "),
-            vi.view_name(),
-            filters.join(" AND "),
-            group.join(", ")
+        grouped_sql(
+            &format!("{}{ROLLUP_VIEW_SUFFIX}", vi.view_name()),
+            (&period_key, period_out),
+            &keys,
+            &format!("SUM({metric})"),
+            &filters,
         )
     }
 
@@ -631,6 +617,36 @@ impl SqlEngine {
         rx.await
             .map_err(|_| LocalError::Engine("the query thread stopped without an answer".into()))?
     }
+}
+
+/// A cost query's SQL: group on the raw key expressions (cheap to hash) in
+/// an inner query, and turn the period and keys into dates and strings on the
+/// few aggregated rows outside. `period` is (key expression, how to make a
+/// date of `p`).
+fn grouped_sql(
+    relation: &str,
+    period: (&str, &str),
+    keys: &[String],
+    amount: &str,
+    filters: &[String],
+) -> String {
+    let mut inner = vec![format!("{} AS p", period.0)];
+    let mut outer = vec![format!("{} AS period", period.1)];
+    let mut group = vec!["1".to_string()];
+    for (i, key) in keys.iter().enumerate() {
+        inner.push(format!("{key} AS k{i}"));
+        outer.push(format!("COALESCE(CAST(k{i} AS VARCHAR), '') AS k{i}"));
+        group.push((i + 2).to_string());
+    }
+    inner.push(format!("{amount} AS amount"));
+    outer.push("amount".into());
+    format!(
+        "SELECT {} FROM (SELECT {} FROM {relation} WHERE {} GROUP BY {}) AS g",
+        outer.join(", "),
+        inner.join(", "),
+        filters.join(" AND "),
+        group.join(", ")
+    )
 }
 
 /// Stack of the thread confined queries run on.

@@ -14,7 +14,6 @@ use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::engine::{RollupStatus, SqlEngine};
-use crate::workspace::parquet_files;
 use crate::LocalError;
 
 /// Bump when the rollup's columns or meaning change.
@@ -44,8 +43,8 @@ pub(crate) async fn ensure(
     cache_dir: &Path,
 ) -> Result<RollupStatus, LocalError> {
     let root = engine.cur().root.clone();
-    let files = parquet_files(&root);
-    let print = fingerprint(&root, &files);
+    let files = &engine.cur().files;
+    let print = fingerprint(&root, files);
     let dir = cache_dir.join(ROLLUP_VERSION);
     if fs::read_to_string(dir.join(FINGERPRINT_FILE))
         .ok()

@@ -82,8 +82,8 @@ pub struct CurLocation {
     pub flavor: CurFlavor,
     /// The partition folders.
     pub partitioning: Partitioning,
-    /// Parquet files found.
-    pub files: usize,
+    /// The Parquet files found, sorted.
+    pub files: Vec<PathBuf>,
 }
 
 /// Writes `value` as JSON next to `path` and renames it into place, so a
@@ -180,7 +180,8 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
             reason: "no Parquet files were found in it. Create a demo with `costcarve demo --dir DIR`, or copy a CUR 2.0 export (its BILLING_PERIOD=YYYY-MM folders) or a legacy CUR (year=YYYY/month=M folders) from S3 into it".into(),
         });
     }
-    let first = &files[0];
+    let first = files[0].clone();
+    let first = &first;
     let rel = first.strip_prefix(&root).unwrap_or(first);
     let segments: Vec<String> = rel
         .components()
@@ -236,7 +237,7 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
         root,
         flavor,
         partitioning,
-        files: files.len(),
+        files,
     })
 }
 

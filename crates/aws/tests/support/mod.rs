@@ -10,6 +10,12 @@ use std::process::Command;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_athena::config::Credentials;
+use chrono::{TimeZone, Utc};
+use costcarve_core::account::{AccountId, Organization};
+use costcarve_core::integration::{IntegrationSet, NewIntegration, VirtualIntegration};
+
+/// The emulated payer (moto's default account).
+pub const PAYER: &str = "123456789012";
 
 /// The emulators, up for one test and down when it ends.
 pub struct Emulators {
@@ -46,46 +52,76 @@ impl Emulators {
     }
 
     pub async fn config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.env["COSTCARVE_EMU_MOTO_URL"])
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            .load()
-            .await
+        sdk_config(&self.env["COSTCARVE_EMU_MOTO_URL"]).await
     }
 }
 
 impl Emulators {
     /// SDK configuration for the billing emulator.
     pub async fn billing_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.env["COSTCARVE_EMU_BILLING_URL"])
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            .load()
-            .await
+        sdk_config(&self.env["COSTCARVE_EMU_BILLING_URL"]).await
     }
 
     /// POSTs JSON to the billing emulator's control API.
     pub fn billing_control(&self, path: &str, body: &str) {
-        let url = &self.env["COSTCARVE_EMU_BILLING_URL"];
-        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(
-            s,
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut reply = String::new();
-        s.read_to_string(&mut reply).unwrap();
-        assert!(
-            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
-            "{reply}"
-        );
+        let reply = post_json(&self.env["COSTCARVE_EMU_BILLING_URL"], path, body);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     }
+}
+
+/// SDK configuration for an emulator: test credentials, no retries.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// POSTs JSON to `url` + `path` on loopback; returns the whole reply.
+pub fn post_json(url: &str, path: &str, body: &str) -> String {
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+/// `n` account ids counting up from `base`.
+pub fn ids(n: u64, base: u64) -> Vec<AccountId> {
+    (0..n)
+        .map(|i| format!("{:012}", base + i).parse().unwrap())
+        .collect()
+}
+
+/// An integration over `accounts`, made by the core's own rules.
+pub fn integration(name: &str, accounts: Vec<AccountId>) -> VirtualIntegration {
+    let org = Organization::flat(
+        PAYER.parse().unwrap(),
+        accounts
+            .iter()
+            .map(|a| (a.clone(), String::new()))
+            .collect(),
+    );
+    IntegrationSet::default()
+        .create(
+            &org,
+            NewIntegration {
+                name: name.into(),
+                accounts,
+                allow_shared: false,
+            },
+            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+        )
+        .unwrap()
 }
 
 impl Drop for Emulators {
