@@ -755,8 +755,9 @@ def cmd_env(args) -> int:
 
 
 def cmd_serve_moto(args) -> int:
-    """moto's own ThreadedMotoServer bound to 127.0.0.1 port 0 (the OS picks a
-    free port: no race), the port written to --port-file once it listens."""
+    """moto's own ThreadedMotoServer, patched by moto_patches.py, bound to
+    127.0.0.1 port 0 (the OS picks a free port: no race), the port written to
+    --port-file once it listens."""
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
@@ -764,6 +765,9 @@ def cmd_serve_moto(args) -> int:
     import moto
     from moto.server import ThreadedMotoServer
 
+    import moto_patches  # beside this file: where moto 5.2.5 falls short of AWS
+
+    moto_patches.install()
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
