@@ -9,6 +9,8 @@ use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultCo
 use aws_sdk_athena::Client;
 
 use costcarve_core::integration::VirtualIntegration;
+use costcarve_core::query::QueryResult;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{classify, AwsError};
 
@@ -81,6 +83,89 @@ pub fn accounts_in_ddl(ddl: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The longest a user's query may run before it is stopped.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// GetQueryResults' largest page.
+pub const RESULTS_PAGE: usize = 1000;
+
+struct Finished {
+    query: String,
+    output: Option<String>,
+    scanned_bytes: i64,
+}
+
+struct Page {
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<String>>>,
+    next: Option<String>,
+}
+
+/// Where a query's rows were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultSource {
+    /// GetQueryResults pages.
+    Pages,
+    /// The result CSV at this S3 location.
+    Csv(String),
+}
+
+/// A user's query, answered.
+#[derive(Debug, Clone)]
+pub struct QueryAnswer {
+    /// The query execution id.
+    pub id: String,
+    /// The rows.
+    pub result: QueryResult,
+    /// Bytes Athena scanned (what it bills for).
+    pub scanned_bytes: i64,
+    /// Where the rows came from.
+    pub source: ResultSource,
+}
+
+/// Reads up to `max_rows` rows of an Athena result CSV (header first; an
+/// empty field is NULL, as Athena writes NULL unquoted and empty).
+async fn read_csv(
+    s3: &aws_sdk_s3::Client,
+    location: &str,
+    max_rows: usize,
+) -> Result<(Vec<Vec<Option<String>>>, bool), AwsError> {
+    let (bucket, key) = location
+        .strip_prefix("s3://")
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(|| AwsError::Service(format!("'{location}' is not an S3 location")))?;
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("the result file {location}"), e))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| AwsError::Service(format!("reading {location}: {e}")))?
+        .into_bytes();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes.as_ref());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| AwsError::Service(format!("the result file {location}: {e}")))?;
+        if rows.len() == max_rows {
+            return Ok((rows, true));
+        }
+        rows.push(
+            record
+                .iter()
+                .map(|f| (!f.is_empty()).then(|| f.to_string()))
+                .collect(),
+        );
+    }
+    Ok((rows, false))
+}
+
 /// Runs DDL and queries on Athena.
 #[derive(Debug, Clone)]
 pub struct Athena {
@@ -102,9 +187,8 @@ impl Athena {
         &self.place
     }
 
-    /// Starts a query and waits for it with a growing pause; on failure,
-    /// Athena's reason is the error.
-    pub async fn run(&self, sql: &str, timeout: Duration) -> Result<Execution, AwsError> {
+    /// Starts a query in the workgroup, in the views database.
+    async fn start(&self, sql: &str) -> Result<String, AwsError> {
         let mut start = self
             .client
             .start_query_execution()
@@ -122,20 +206,41 @@ impl Athena {
                     .build(),
             );
         }
-        let id = start
+        Ok(start
             .send()
             .await
             .map_err(|e| classify("Athena query", e))?
             .query_execution_id()
             .unwrap_or_default()
-            .to_string();
+            .to_string())
+    }
+
+    /// Stops a query (StopQueryExecution); best effort.
+    async fn stop(&self, id: &str) {
+        let _ = self
+            .client
+            .stop_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await;
+    }
+
+    /// Waits for a query with a growing pause (100 ms doubling to 2 s); on
+    /// failure Athena's reason is the error; on timeout or `cancel` the
+    /// query is stopped.
+    async fn wait(
+        &self,
+        id: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Finished, AwsError> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
             let out = self
                 .client
                 .get_query_execution()
-                .query_execution_id(&id)
+                .query_execution_id(id)
                 .send()
                 .await
                 .map_err(|e| classify(&format!("Athena query {id}"), e))?;
@@ -143,9 +248,19 @@ impl Athena {
             let status = execution.and_then(|e| e.status());
             match status.and_then(|s| s.state()) {
                 Some(QueryExecutionState::Succeeded) => {
-                    return Ok(Execution {
-                        id,
-                        query: execution.and_then(|e| e.query()).unwrap_or(sql).to_string(),
+                    return Ok(Finished {
+                        query: execution
+                            .and_then(|e| e.query())
+                            .unwrap_or_default()
+                            .to_string(),
+                        output: execution
+                            .and_then(|e| e.result_configuration())
+                            .and_then(|r| r.output_location())
+                            .map(String::from),
+                        scanned_bytes: execution
+                            .and_then(|e| e.statistics())
+                            .and_then(|s| s.data_scanned_in_bytes())
+                            .unwrap_or(0),
                     })
                 }
                 Some(QueryExecutionState::Failed) | Some(QueryExecutionState::Cancelled) => {
@@ -159,20 +274,134 @@ impl Athena {
                 _ => {}
             }
             if started.elapsed() + pause > timeout {
-                let _ = self
-                    .client
-                    .stop_query_execution()
-                    .query_execution_id(&id)
-                    .send()
-                    .await;
+                self.stop(id).await;
                 return Err(AwsError::Timeout {
                     what: format!("Athena query {id}"),
                     seconds: timeout.as_secs(),
                 });
             }
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = cancel.cancelled() => {
+                    self.stop(id).await;
+                    return Err(AwsError::Cancelled(format!("Athena query {id} was stopped")));
+                }
+            }
             pause = (pause * 2).min(Duration::from_secs(2));
         }
+    }
+
+    /// Runs DDL and waits for it; on failure, Athena's reason is the error.
+    pub async fn run(&self, sql: &str, timeout: Duration) -> Result<Execution, AwsError> {
+        let id = self.start(sql).await?;
+        let done = self.wait(&id, timeout, &CancellationToken::new()).await?;
+        Ok(Execution {
+            query: if done.query.is_empty() {
+                sql.to_string()
+            } else {
+                done.query
+            },
+            id,
+        })
+    }
+
+    /// Runs a query (already confined by the guard) and reads at most
+    /// `max_rows` rows: from GetQueryResults pages (1,000 rows each), or,
+    /// when more than one page is wanted, from the result CSV Athena wrote
+    /// to S3. `cancel` stops the query (StopQueryExecution).
+    pub async fn query(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        s3: &aws_sdk_s3::Client,
+        cancel: &CancellationToken,
+    ) -> Result<QueryAnswer, AwsError> {
+        let id = self.start(sql).await?;
+        let done = self.wait(&id, QUERY_TIMEOUT, cancel).await?;
+        let first = self.results_page(&id, None).await?;
+        let columns = first.columns.clone();
+        let more = first.next.is_some();
+        let (rows, truncated, source) = if more && max_rows > RESULTS_PAGE {
+            let location = done.output.clone().ok_or_else(|| {
+                AwsError::Service(format!("Athena query {id} has no output location"))
+            })?;
+            let (rows, truncated) = read_csv(s3, &location, max_rows).await?;
+            (rows, truncated, ResultSource::Csv(location))
+        } else {
+            let mut rows = first.rows;
+            let mut next = first.next;
+            while rows.len() < max_rows {
+                let Some(token) = next.take() else { break };
+                let page = self.results_page(&id, Some(token)).await?;
+                rows.extend(page.rows);
+                next = page.next;
+            }
+            let truncated = rows.len() > max_rows || next.is_some();
+            rows.truncate(max_rows);
+            (rows, truncated, ResultSource::Pages)
+        };
+        Ok(QueryAnswer {
+            id,
+            result: QueryResult {
+                columns,
+                rows,
+                truncated,
+            },
+            scanned_bytes: done.scanned_bytes,
+            source,
+        })
+    }
+
+    async fn results_page(&self, id: &str, token: Option<String>) -> Result<Page, AwsError> {
+        let out = self
+            .client
+            .get_query_results()
+            .query_execution_id(id)
+            .max_results(RESULTS_PAGE as i32)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&format!("results of Athena query {id}"), e))?;
+        let columns: Vec<String> = out
+            .result_set()
+            .and_then(|r| r.result_set_metadata())
+            .map(|m| {
+                m.column_info()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut rows: Vec<Vec<Option<String>>> = out
+            .result_set()
+            .map(|r| {
+                r.rows()
+                    .iter()
+                    .map(|row| {
+                        row.data()
+                            .iter()
+                            .map(|d| d.var_char_value().map(String::from))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // A SELECT's first page starts with the column names as a row.
+        if token.is_none()
+            && rows.first().is_some_and(|r| {
+                r.len() == columns.len()
+                    && r.iter()
+                        .zip(&columns)
+                        .all(|(v, c)| v.as_deref() == Some(c.as_str()))
+            })
+        {
+            rows.remove(0);
+        }
+        Ok(Page {
+            columns,
+            rows,
+            next: out.next_token().filter(|t| !t.is_empty()).map(String::from),
+        })
     }
 
     /// Creates or replaces an integration's view; returns what ran.

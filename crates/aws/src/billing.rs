@@ -63,9 +63,47 @@ pub fn view_name(vi: &VirtualIntegration) -> String {
     format!("{NAME_PREFIX}{}", vi.name)
 }
 
+/// What the view's description records of the integration: its revision
+/// (to detect concurrent edits from two desktops) and a digest of the
+/// intended account set (to tell which side drifted when the billing view
+/// and the Athena view disagree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The integration's revision when the view was last written.
+    pub revision: u64,
+    /// [`account_digest`] of the accounts it was written with.
+    pub digest: String,
+}
+
+/// A short, stable digest of an account set (SHA-256 of the sorted ids).
+pub fn account_digest<'a>(accounts: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::Digest;
+    let mut ids: Vec<&str> = accounts.into_iter().collect();
+    ids.sort_unstable();
+    let hash = sha2::Sha256::digest(ids.join(",").as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 fn description(vi: &VirtualIntegration) -> String {
     // The description alphabet is the name alphabet: no commas or colons.
-    format!("Managed by CostCarve for {}", vi.name)
+    format!(
+        "Managed by CostCarve for {} rev={} set={}",
+        vi.name,
+        vi.revision,
+        account_digest(vi.accounts.iter().map(|a| a.as_str()))
+    )
+}
+
+/// Reads what [`description`] recorded; `None` for a description CostCarve
+/// did not write (or one edited by hand).
+pub fn recorded(description: &str) -> Option<Recorded> {
+    let (_, tail) = description.rsplit_once(" rev=")?;
+    let (rev, digest) = tail.split_once(" set=")?;
+    let ok = digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+    Some(Recorded {
+        revision: rev.parse().ok()?,
+        digest: ok.then(|| digest.to_string())?,
+    })
 }
 
 fn filter(accounts: &BTreeSet<AccountId>) -> Result<Expression, AwsError> {

@@ -193,3 +193,105 @@ impl CostExplorer {
         ))
     }
 }
+
+/// A forecast of an integration's costs (GetCostForecast through its view).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Forecast {
+    /// First day forecast.
+    pub from: NaiveDate,
+    /// First day not forecast.
+    pub to: NaiveDate,
+    /// The metric.
+    pub metric: Metric,
+    /// The forecast total.
+    pub total: Decimal,
+    /// Per bucket: first day, mean, and the 80 % prediction interval.
+    pub points: Vec<ForecastPoint>,
+}
+
+/// One bucket of a forecast.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForecastPoint {
+    /// First day of the bucket.
+    pub period: NaiveDate,
+    /// Expected amount.
+    pub mean: Decimal,
+    /// Lower bound of the prediction interval.
+    pub lower: Option<Decimal>,
+    /// Upper bound of the prediction interval.
+    pub upper: Option<Decimal>,
+}
+
+fn forecast_metric(m: Metric) -> aws_sdk_costexplorer::types::Metric {
+    use aws_sdk_costexplorer::types::Metric as M;
+    match m {
+        Metric::UnblendedCost => M::UnblendedCost,
+        Metric::NetUnblendedCost => M::NetUnblendedCost,
+        Metric::AmortizedCost => M::AmortizedCost,
+    }
+}
+
+impl CostExplorer {
+    /// Forecasts costs from `from` (today or later) to `to` through the
+    /// integration's billing view.
+    pub async fn forecast(
+        &self,
+        view: &BillingViewArn,
+        from: NaiveDate,
+        to: NaiveDate,
+        granularity: Granularity,
+        metric: Metric,
+    ) -> Result<Forecast, AwsError> {
+        if to <= from {
+            return Err(AwsError::Invalid(format!(
+                "a forecast needs its end ({to}) after its start ({from})"
+            )));
+        }
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = self
+            .client
+            .get_cost_forecast()
+            .billing_view_arn(view.as_str())
+            .time_period(
+                DateInterval::builder()
+                    .start(from.to_string())
+                    .end(to.to_string())
+                    .build()
+                    .map_err(|e| AwsError::Invalid(e.to_string()))?,
+            )
+            .granularity(match granularity {
+                Granularity::Daily => aws_sdk_costexplorer::types::Granularity::Daily,
+                Granularity::Monthly => aws_sdk_costexplorer::types::Granularity::Monthly,
+            })
+            .metric(forecast_metric(metric))
+            .send()
+            .await
+            .map_err(|e| classify("Cost Explorer forecast", e))?;
+        let dec = |s: Option<&str>| s.and_then(|s| s.parse::<Decimal>().ok());
+        let points = out
+            .forecast_results_by_time()
+            .iter()
+            .filter_map(|r| {
+                let period = r
+                    .time_period()
+                    .and_then(|t| NaiveDate::parse_from_str(t.start(), "%Y-%m-%d").ok())?;
+                Some(ForecastPoint {
+                    period,
+                    mean: dec(r.mean_value()).unwrap_or_default(),
+                    lower: dec(r.prediction_interval_lower_bound()),
+                    upper: dec(r.prediction_interval_upper_bound()),
+                })
+            })
+            .collect::<Vec<_>>();
+        let total = dec(out.total().and_then(|t| t.amount()))
+            .unwrap_or_else(|| points.iter().map(|p| p.mean).sum());
+        Ok(Forecast {
+            from,
+            to,
+            metric,
+            total,
+            points,
+        })
+    }
+}

@@ -38,6 +38,9 @@ pub enum AwsError {
         /// How long.
         seconds: u64,
     },
+    /// The user stopped it.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// The service could not be reached, or answered something else.
     #[error("AWS could not be reached or failed: {0}")]
     Service(String),
@@ -49,7 +52,7 @@ impl Coded for AwsError {
             AwsError::NotFound { .. } => ErrorCode::NotFound,
             AwsError::Invalid(_) => ErrorCode::InvalidInput,
             AwsError::Conflict(_) => ErrorCode::Conflict,
-            _ => ErrorCode::Engine,
+            _ => ErrorCode::Aws,
         }
     }
 }
@@ -70,11 +73,19 @@ where
             _ => "no message".into(),
         });
     match code.as_str() {
-        "ResourceNotFoundException" => AwsError::NotFound { what: what.into() },
-        "ValidationException" => AwsError::Invalid(message),
-        "AccessDeniedException" => AwsError::AccessDenied(message),
+        "ResourceNotFoundException" | "EntityNotFoundException" | "NoSuchKey" | "NoSuchBucket" => {
+            AwsError::NotFound { what: what.into() }
+        }
+        "ValidationException" | "InvalidRequestException" | "InvalidInputException" => {
+            AwsError::Invalid(format!("{what}: {message}"))
+        }
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+            AwsError::AccessDenied(format!("{what}: {message}"))
+        }
         "ServiceQuotaExceededException" => AwsError::Quota(message),
-        "ThrottlingException" => AwsError::Throttled(message),
+        "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "SlowDown" => {
+            AwsError::Throttled(message)
+        }
         "ConflictException" => AwsError::Conflict(message),
         "BillingViewHealthStatusException" => AwsError::Unhealthy(message),
         "" => AwsError::Service(format!("{what}: {message}")),

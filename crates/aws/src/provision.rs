@@ -80,6 +80,13 @@ impl Provisioner {
         self
     }
 
+    /// Waits for a billing view to be healthy, as this provisioner polls.
+    pub async fn wait_healthy(&self, arn: &str) -> Result<crate::billing::BillingView, AwsError> {
+        self.billing
+            .wait_healthy(arn, self.first_poll, self.health_timeout)
+            .await
+    }
+
     /// Creates both views at once, waits for the billing view to be healthy,
     /// validates both against the integration's accounts, and on any
     /// failure removes what was made.

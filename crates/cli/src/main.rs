@@ -2,7 +2,7 @@
 //! accounts, virtual integrations, cost queries, confined SQL and charts —
 //! over the same core the desktop app uses.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,16 +12,27 @@ use chrono::{Duration, NaiveDate};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use costcarve_aws::athena::ResultSource;
+use costcarve_aws::org::Progress;
+use costcarve_aws::{AwsWorkspace, WorkspaceError};
 use costcarve_charts::{ChartKind, ChartOptions};
-use costcarve_core::account::parse_account_list;
+use costcarve_core::account::{parse_account_list, AccountId, Organization};
 use costcarve_core::cost::{
-    first_of_month, CostQuery, Dimension, Granularity, Metric, NON_USAGE_LINE_ITEM_TYPES,
+    first_of_month, CostQuery, CostSeries, Dimension, Granularity, Metric,
+    NON_USAGE_LINE_ITEM_TYPES,
 };
 use costcarve_core::error::{Coded, ErrorCode};
-use costcarve_core::integration::{IntegrationChange, NewIntegration};
+use costcarve_core::integration::{IntegrationChange, IntegrationSet, NewIntegration};
 use costcarve_core::ports::{Clock, SystemClock};
 use costcarve_local::demo::{self, DemoSpec};
 use costcarve_local::{LocalError, LocalWorkspace};
+use tokio_util::sync::CancellationToken;
+
+mod aws_vi;
+mod connection_cmd;
+
+use aws_vi::aws_vi_cmd;
+use connection_cmd::Dirs;
 
 #[derive(Parser)]
 #[command(
@@ -31,8 +42,22 @@ use costcarve_local::{LocalError, LocalWorkspace};
 )]
 struct Cli {
     /// The local workspace folder (a demo, or CUR Parquet copied from S3).
-    #[arg(long, global = true, env = "COSTCARVE_WORKSPACE")]
+    #[arg(
+        long,
+        global = true,
+        env = "COSTCARVE_WORKSPACE",
+        conflicts_with = "connection"
+    )]
     workspace: Option<PathBuf>,
+    /// Work on a payer through this connection (see `costcarve connection`).
+    #[arg(long, global = true, env = "COSTCARVE_CONNECTION")]
+    connection: Option<String>,
+    /// Where connections are saved (default: the OS config folder).
+    #[arg(long, global = true, env = "COSTCARVE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+    /// Where this desktop keeps its caches and journal (default: the OS data folder).
+    #[arg(long, global = true, env = "COSTCARVE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,8 +80,31 @@ enum Command {
         #[arg(long)]
         end_month: Option<String>,
     },
+    /// Connections to payer accounts.
+    #[command(subcommand)]
+    Connection(connection_cmd::ConnectionCommand),
     /// List the organization's accounts.
     Accounts {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read the organization from AWS again (else the cached copy).
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Forecast an integration's costs from today (Cost Explorer, AWS only).
+    Forecast {
+        /// The integration.
+        name: String,
+        /// First day not forecast, YYYY-MM-DD.
+        #[arg(long)]
+        to: NaiveDate,
+        /// daily or monthly.
+        #[arg(long, default_value = "monthly")]
+        granularity: String,
+        /// unblended, net_unblended or amortized.
+        #[arg(long, default_value = "unblended")]
+        metric: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -153,6 +201,12 @@ enum ViCommand {
         /// The integration.
         name: String,
     },
+    /// Make an integration's billing view and Athena view agree again
+    /// (after drift, or a failed update); AWS only.
+    Repair {
+        /// The integration.
+        name: String,
+    },
     /// List integrations.
     List {
         /// Print JSON.
@@ -197,9 +251,9 @@ struct CostArgs {
 }
 
 /// An error with the exit code it maps to.
-struct Failure {
-    code: ErrorCode,
-    error: anyhow::Error,
+pub(crate) struct Failure {
+    pub(crate) code: ErrorCode,
+    pub(crate) error: anyhow::Error,
 }
 
 impl From<LocalError> for Failure {
@@ -220,7 +274,7 @@ impl<E: Coded + std::error::Error + Send + Sync + 'static> From<Invalid<E>> for 
     }
 }
 
-struct Invalid<E>(E);
+pub(crate) struct Invalid<E>(pub(crate) E);
 
 fn other(e: anyhow::Error) -> Failure {
     Failure {
@@ -229,7 +283,7 @@ fn other(e: anyhow::Error) -> Failure {
     }
 }
 
-fn invalid(msg: String) -> Failure {
+pub(crate) fn invalid(msg: String) -> Failure {
     Failure {
         code: ErrorCode::InvalidInput,
         error: anyhow::anyhow!(msg),
@@ -257,24 +311,70 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_dir(cli: &Cli) -> Result<&Path, Failure> {
-    cli.workspace.as_deref().ok_or_else(|| {
-        invalid("no workspace: pass --workspace DIR (or set COSTCARVE_WORKSPACE); create one with `costcarve demo --dir DIR`".into())
-    })
+/// The workspace a command works on: a local folder or a payer.
+enum Workspace {
+    Local(Box<LocalWorkspace>),
+    Aws(Box<AwsWorkspace>),
 }
 
-async fn open(cli: &Cli) -> Result<LocalWorkspace, Failure> {
-    let dir = workspace_dir(cli)?;
-    Ok(LocalWorkspace::open(dir, Arc::new(SystemClock)).await?)
+impl From<WorkspaceError> for Failure {
+    fn from(e: WorkspaceError) -> Self {
+        Self {
+            code: e.code(),
+            error: e.into(),
+        }
+    }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+async fn open(cli: &Cli) -> Result<Workspace, Failure> {
+    if let Some(name) = &cli.connection {
+        let dirs = Dirs::resolve(cli.config_dir.clone(), cli.data_dir.clone())?;
+        return Ok(Workspace::Aws(Box::new(
+            connection_cmd::open(&dirs, name).await?,
+        )));
+    }
+    let dir = cli.workspace.as_deref().ok_or_else(|| {
+        invalid("no workspace: pass --workspace DIR (or set COSTCARVE_WORKSPACE) or --connection NAME; create a demo with `costcarve demo --dir DIR`".into())
+    })?;
+    Ok(Workspace::Local(Box::new(
+        LocalWorkspace::open(dir, Arc::new(SystemClock)).await?,
+    )))
+}
+
+impl Workspace {
+    /// The canonical name of an integration (as typed, matched loosely).
+    async fn integration_name(&mut self, name: &str) -> Result<String, Failure> {
+        Ok(match self {
+            Workspace::Local(ws) => ws.integration(name)?.name.to_string(),
+            Workspace::Aws(ws) => ws.integration(name).await?.integration.name.to_string(),
+        })
+    }
+
+    async fn cost(&mut self, q: &CostQuery) -> Result<CostSeries, Failure> {
+        match self {
+            Workspace::Local(ws) => Ok(ws.cost(q).await?),
+            Workspace::Aws(ws) => {
+                let (series, usage) = ws.cost(q).await?;
+                eprintln!(
+                    "Cost Explorer requests: {} (USD {:.2}); {} in total through this connection (USD {:.2})",
+                    usage.requests,
+                    usage.requests as f64 * 0.01,
+                    usage.requests_total,
+                    usage.requests_total as f64 * 0.01
+                );
+                Ok(series)
+            }
+        }
+    }
+}
+
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| other(e.into()))?;
     println!("{text}");
     Ok(())
 }
 
-fn accounts_arg(list: &str) -> Result<Vec<costcarve_core::account::AccountId>, Failure> {
+pub(crate) fn accounts_arg(list: &str) -> Result<Vec<costcarve_core::account::AccountId>, Failure> {
     parse_account_list(list).map_err(|e| Invalid(e).into())
 }
 
@@ -286,17 +386,91 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             end_month,
         } => demo_cmd(dir, *rows, *seed, end_month.as_deref()),
-        Command::Accounts { json } => {
-            let ws = open(&cli).await?;
-            accounts_cmd(&ws, *json)
+        Command::Connection(cmd) => {
+            let dirs = Dirs::resolve(cli.config_dir.clone(), cli.data_dir.clone())?;
+            connection_cmd::run(&dirs, cmd).await
         }
-        Command::Vi(cmd) => {
-            let mut ws = open(&cli).await?;
-            vi_cmd(&mut ws, cmd).await
-        }
+        Command::Accounts { json, refresh } => match open(&cli).await? {
+            Workspace::Local(ws) => {
+                accounts_cmd(ws.organization(), &ws.integrations().memberships(), *json)
+            }
+            Workspace::Aws(mut ws) => {
+                let bar = progress_bar();
+                let snapshot = ws
+                    .organization(*refresh, &|p| {
+                        bar.set_message(match p {
+                            Progress::Accounts(n) => format!("{n} accounts listed"),
+                            Progress::Units(n) => format!("{n} organizational units"),
+                            Progress::Tags(n, of) => format!("tags of {n}/{of} accounts"),
+                        });
+                        bar.tick();
+                    })
+                    .await?;
+                bar.finish_and_clear();
+                ws.sync().await?;
+                let members = integration_set(&ws).memberships();
+                eprintln!(
+                    "organization {} as of {} ({} accounts, {} units; read in {} ms with {} Organizations calls){}",
+                    snapshot.organization.id,
+                    snapshot.fetched_at.to_rfc3339(),
+                    snapshot.organization.accounts.len(),
+                    snapshot.organization.units.len(),
+                    snapshot.millis,
+                    snapshot.calls,
+                    if *refresh { "" } else { "; --refresh reads it again" }
+                );
+                accounts_cmd(&snapshot.organization, &members, *json)
+            }
+        },
+        Command::Vi(cmd) => match open(&cli).await? {
+            Workspace::Local(mut ws) => vi_cmd(&mut ws, cmd).await,
+            Workspace::Aws(mut ws) => aws_vi_cmd(&mut ws, cmd).await,
+        },
         Command::Cost(args) => {
-            let ws = open(&cli).await?;
-            cost_cmd(&ws, args).await
+            let mut ws = open(&cli).await?;
+            cost_cmd(&mut ws, args).await
+        }
+        Command::Forecast {
+            name,
+            to,
+            granularity,
+            metric,
+            json,
+        } => {
+            let Workspace::Aws(mut ws) = open(&cli).await? else {
+                return Err(invalid(
+                    "forecasts come from Cost Explorer: use --connection NAME".into(),
+                ));
+            };
+            let granularity: Granularity = granularity.parse().map_err(Invalid)?;
+            let metric: Metric = metric.parse().map_err(Invalid)?;
+            let (forecast, usage) = ws.forecast(name, *to, granularity, metric).await?;
+            eprintln!(
+                "Cost Explorer requests: {} (USD {:.2})",
+                usage.requests,
+                usage.requests as f64 * 0.01
+            );
+            if *json {
+                return print_json(&forecast);
+            }
+            let rows: Vec<Vec<Option<String>>> = forecast
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        Some(p.period.to_string()),
+                        Some(format!("{:.2}", p.mean)),
+                        p.lower.map(|v| format!("{v:.2}")),
+                        p.upper.map(|v| format!("{v:.2}")),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["period", "forecast", "low", "high"].map(String::from),
+                &rows,
+            );
+            println!("total: {:.2} USD", forecast.total);
+            Ok(())
         }
         Command::Sql {
             name,
@@ -305,12 +479,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             explain,
             max_rows,
         } => {
-            let ws = open(&cli).await?;
-            if *explain {
-                println!("{}", ws.explain(name, query)?);
-                return Ok(());
-            }
-            let result = ws.sql(name, query, *max_rows).await?;
+            let result = match open(&cli).await? {
+                Workspace::Local(ws) => {
+                    if *explain {
+                        println!("{}", ws.explain(name, query)?);
+                        return Ok(());
+                    }
+                    ws.sql(name, query, *max_rows).await?
+                }
+                Workspace::Aws(mut ws) => {
+                    if *explain {
+                        println!("{}", ws.explain(name, query).await?);
+                        return Ok(());
+                    }
+                    let cancel = CancellationToken::new();
+                    let on_ctrl_c = cancel.clone();
+                    tokio::spawn(async move {
+                        if tokio::signal::ctrl_c().await.is_ok() {
+                            eprintln!("stopping the query...");
+                            on_ctrl_c.cancel();
+                        }
+                    });
+                    let answer = ws.sql(name, query, *max_rows, &cancel).await?;
+                    eprintln!(
+                        "Athena query {}: {} bytes scanned{}",
+                        answer.id,
+                        answer.scanned_bytes,
+                        match &answer.source {
+                            ResultSource::Csv(loc) => format!("; rows read from {loc}"),
+                            ResultSource::Pages => String::new(),
+                        }
+                    );
+                    answer.result
+                }
+            };
             if *json {
                 print_json(&result)
             } else {
@@ -333,7 +535,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             large,
             exclude,
         } => {
-            let ws = open(&cli).await?;
+            let mut ws = open(&cli).await?;
             let kind = match kind.as_str() {
                 "stacked" | "service" => ChartKind::StackedByService,
                 "daily" | "line" => ChartKind::DailyLine,
@@ -356,7 +558,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     m
                 }
             });
-            let vi = ws.integration(name)?.name.to_string();
+            let vi = ws.integration_name(name).await?;
             let mut q = CostQuery::new(vi.clone(), from, to);
             match kind {
                 ChartKind::StackedByService => q.group_by = vec![Dimension::Service],
@@ -391,6 +593,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+fn integration_set(ws: &AwsWorkspace) -> IntegrationSet {
+    IntegrationSet {
+        version: 1,
+        integrations: ws
+            .integrations()
+            .iter()
+            .map(|m| m.integration.clone())
+            .collect(),
     }
 }
 
@@ -437,9 +660,11 @@ fn demo_cmd(dir: &Path, rows: u64, seed: u64, end_month: Option<&str>) -> Result
     Ok(())
 }
 
-fn accounts_cmd(ws: &LocalWorkspace, json: bool) -> Result<(), Failure> {
-    let org = ws.organization();
-    let memberships = ws.integrations().memberships();
+fn accounts_cmd(
+    org: &Organization,
+    memberships: &BTreeMap<AccountId, Vec<String>>,
+    json: bool,
+) -> Result<(), Failure> {
     #[derive(serde::Serialize)]
     struct Row<'a> {
         id: &'a str,
@@ -567,6 +792,11 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
                 &rows,
             );
         }
+        ViCommand::Repair { .. } => {
+            return Err(invalid(
+                "a local workspace has nothing to repair: repair is for integrations in a payer (--connection)".into(),
+            ))
+        }
         ViCommand::Show { name, json } => {
             let vi = ws.integration(name)?.clone();
             if *json {
@@ -588,7 +818,7 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
     Ok(())
 }
 
-async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
+async fn cost_cmd(ws: &mut Workspace, args: &CostArgs) -> Result<(), Failure> {
     let granularity: Granularity = args.granularity.parse().map_err(Invalid)?;
     let metric: Metric = args.metric.parse().map_err(Invalid)?;
     let group_by: Vec<Dimension> = args
@@ -602,7 +832,7 @@ async fn cost_cmd(ws: &LocalWorkspace, args: &CostArgs) -> Result<(), Failure> {
         .collect::<Result<_, _>>()
         .map_err(Invalid)?;
     let exclude = list_arg(args.exclude.as_deref().unwrap_or(""));
-    let vi = ws.integration(&args.name)?.name.to_string();
+    let vi = ws.integration_name(&args.name).await?;
     let q = CostQuery {
         integration: vi,
         from: args.from,
@@ -643,7 +873,7 @@ fn list_arg(list: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn print_table(header: &[String], rows: &[Vec<Option<String>>]) {
+pub(crate) fn print_table(header: &[String], rows: &[Vec<Option<String>>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     Conflict,
     /// The query engine failed.
     Engine,
+    /// AWS refused or failed; the message says what to do.
+    Aws,
     /// Reading or writing files failed.
     Io,
 }
@@ -35,7 +37,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidInput | ErrorCode::NotFound | ErrorCode::NotAWorkspace => 2,
             ErrorCode::QueryRejected => 3,
-            ErrorCode::Conflict | ErrorCode::Engine | ErrorCode::Io => 1,
+            ErrorCode::Conflict | ErrorCode::Engine | ErrorCode::Aws | ErrorCode::Io => 1,
         }
     }
 }

@@ -11,3 +11,4 @@ pub mod error;
 pub mod guard;
 pub mod integration;
 pub mod ports;
+pub mod query;

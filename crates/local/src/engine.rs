@@ -21,7 +21,6 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use costcarve_core::cost::{
     first_of_month, CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric,
@@ -42,16 +41,7 @@ const ROLLUP_VIEW_SUFFIX: &str = "__rollup";
 /// Memory the engine may use for query state before spilling or failing.
 const MEMORY_LIMIT: usize = 192 * 1024 * 1024;
 
-/// Rows returned by a confined SQL query.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueryResult {
-    /// Column names.
-    pub columns: Vec<String>,
-    /// Cell values as text (`None` for SQL NULL).
-    pub rows: Vec<Vec<Option<String>>>,
-    /// True when more rows existed than were kept.
-    pub truncated: bool,
-}
+pub use costcarve_core::query::QueryResult;
 
 /// Runs SQL against the CUR.
 pub struct SqlEngine {

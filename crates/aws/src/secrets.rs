@@ -1,0 +1,212 @@
+//! Secrets in the OS keyring (macOS Keychain, Windows Credential Manager,
+//! the Linux kernel keyring): a connection's access keys and each
+//! integration's secret. Nothing here is ever written to a file, a log, an
+//! error message or output; errors name the entry, never its value.
+
+use std::fmt;
+
+use keyring::Entry;
+use serde::{Deserialize, Serialize};
+
+/// The keyring service every CostCarve entry is filed under.
+pub const SERVICE: &str = "costcarve";
+
+/// Why the keyring could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The platform keyring refused or is unavailable.
+    #[error(
+        "the OS keyring could not store or read '{entry}': {reason}; on Linux, run inside a \
+         session keyring (`keyctl session -`) or unlock the desktop keyring"
+    )]
+    Keyring {
+        /// The entry's name (never its value).
+        entry: String,
+        /// The platform's message.
+        reason: String,
+    },
+    /// The stored value is not what CostCarve wrote.
+    #[error("the keyring entry '{0}' is damaged; remove and add it again")]
+    Damaged(String),
+}
+
+/// A keyring entry's name: what it is for, never what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// The access keys of a connection.
+    pub fn connection(name: &str) -> Self {
+        Self(format!("connection/{name}"))
+    }
+
+    /// The secret of an integration in a payer.
+    pub fn integration(payer: &str, integration_id: &str) -> Self {
+        Self(format!("integration/{payer}/{integration_id}"))
+    }
+
+    /// The entry's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value that is never printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it (an SDK credential).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A fresh random integration secret: 32 random bytes, hex.
+    pub fn random() -> Self {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// Access keys kept for a connection that does not use a profile.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessKeys {
+    /// The key id (not secret on its own, kept with the secret for simplicity).
+    pub access_key_id: String,
+    /// The secret key.
+    pub secret_access_key: Secret,
+    /// A session token, for temporary keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<Secret>,
+}
+
+/// Where secrets are kept. The product uses [`Keyring`]; it is a trait so
+/// the operations do not care which platform store is behind it.
+pub trait SecretStore: Send + Sync {
+    /// Stores a value, replacing any earlier one.
+    fn set(&self, key: &SecretKey, value: &Secret) -> Result<(), SecretError>;
+    /// Reads a value; `None` if there is none.
+    fn get(&self, key: &SecretKey) -> Result<Option<Secret>, SecretError>;
+    /// Removes a value; `false` if there was none (idempotent).
+    fn delete(&self, key: &SecretKey) -> Result<bool, SecretError>;
+}
+
+/// The OS keyring.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keyring;
+
+fn entry(key: &SecretKey) -> Result<Entry, SecretError> {
+    Entry::new(SERVICE, key.as_str()).map_err(|e| keyring_error(key, &e))
+}
+
+fn keyring_error(key: &SecretKey, e: &keyring::Error) -> SecretError {
+    // keyring's messages describe the platform failure, never the value.
+    SecretError::Keyring {
+        entry: key.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+impl SecretStore for Keyring {
+    fn set(&self, key: &SecretKey, value: &Secret) -> Result<(), SecretError> {
+        let e = entry(key)?;
+        e.set_password(value.expose())
+            .map_err(|err| keyring_error(key, &err))?;
+        // Some backends (the Linux kernel keyring outside a session) accept
+        // a write and then lose it: read it back so that never goes unseen.
+        match e.get_password() {
+            Ok(v) if v == value.expose() => Ok(()),
+            Ok(_) => Err(SecretError::Damaged(key.to_string())),
+            Err(err) => Err(keyring_error(key, &err)),
+        }
+    }
+
+    fn get(&self, key: &SecretKey) -> Result<Option<Secret>, SecretError> {
+        match entry(key)?.get_password() {
+            Ok(v) => Ok(Some(Secret(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(err) => Err(keyring_error(key, &err)),
+        }
+    }
+
+    fn delete(&self, key: &SecretKey) -> Result<bool, SecretError> {
+        match entry(key)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(err) => Err(keyring_error(key, &err)),
+        }
+    }
+}
+
+/// Reads a connection's access keys.
+pub fn access_keys(
+    store: &dyn SecretStore,
+    connection: &str,
+) -> Result<Option<AccessKeys>, SecretError> {
+    let key = SecretKey::connection(connection);
+    match store.get(&key)? {
+        None => Ok(None),
+        Some(s) => serde_json::from_str(s.expose())
+            .map(Some)
+            .map_err(|_| SecretError::Damaged(key.to_string())),
+    }
+}
+
+/// Stores a connection's access keys.
+pub fn set_access_keys(
+    store: &dyn SecretStore,
+    connection: &str,
+    keys: &AccessKeys,
+) -> Result<(), SecretError> {
+    let key = SecretKey::connection(connection);
+    let text = serde_json::to_string(keys).map_err(|_| SecretError::Damaged(key.to_string()))?;
+    store.set(&key, &Secret(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(****)");
+        let keys = AccessKeys {
+            access_key_id: "AKIA".into(),
+            secret_access_key: s,
+            session_token: Some(Secret::new("tok")),
+        };
+        let shown = format!("{keys:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok\""),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn random_secrets_differ() {
+        let (a, b) = (Secret::random(), Secret::random());
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), 64);
+    }
+}
