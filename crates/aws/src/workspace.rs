@@ -552,6 +552,16 @@ impl AwsWorkspace {
         &mut self,
         new: NewIntegration,
     ) -> Result<ManagedIntegration, WorkspaceError> {
+        // The rules that need nothing from AWS (name, account count,
+        // duplicates) are checked before any call.
+        let given = Organization::flat(
+            self.payer.clone(),
+            new.accounts
+                .iter()
+                .map(|a| (a.clone(), String::new()))
+                .collect(),
+        );
+        IntegrationSet::default().create(&given, new.clone(), self.clock.now())?;
         self.sync().await?;
         let org = self.organization(false, &|_| {}).await?.organization;
         let mut set = self.integration_set();

@@ -28,6 +28,11 @@ fn script() -> PathBuf {
 }
 
 impl Emulators {
+    /// The state dir `up` used.
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     pub fn up(extra: &[&str]) -> Self {
         let state = tempfile::tempdir().unwrap();
         let out = Command::new(script())
@@ -82,17 +87,29 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// POSTs JSON to `url` + `path` on loopback; returns the whole reply.
 pub fn post_json(url: &str, path: &str, body: &str) -> String {
+    request(url, "POST", path, body)
+}
+
+/// Sends `method path` with a JSON body to `url` on loopback; returns the
+/// whole reply (status line, headers, body).
+pub fn request(url: &str, method: &str, path: &str, body: &str) -> String {
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();
     reply
+}
+
+/// The JSON body of a reply from [`request`].
+pub fn json_body(reply: &str) -> serde_json::Value {
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {reply}"))
 }
 
 /// `n` account ids counting up from `base`.

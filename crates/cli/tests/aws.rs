@@ -1,0 +1,1098 @@
+//! `costcarve --connection ...` against the AWS emulators (moto + the billing
+//! emulator, started by `tests/emulators up`), as a user runs it; what it
+//! did is then checked from outside with separate SDK clients, the
+//! emulators' control APIs and the OS keyring. Run inside a session keyring
+//! (`keyctl session -`), as `scripts/test` does.
+
+#[path = "../../aws/tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{json_body, request, sdk_config, Emulators, PAYER};
+
+/// One emulated payer, a config dir with its connection `emu`, and app data
+/// dirs for as many desktops as a test wants.
+struct Payer {
+    emu: Emulators,
+    home: tempfile::TempDir,
+}
+
+impl Payer {
+    fn up(extra: &[&str]) -> Self {
+        let emu = Emulators::up(extra);
+        let payer = Self {
+            emu,
+            home: tempfile::tempdir().unwrap(),
+        };
+        let args: Vec<String> = payer.emu.env["COSTCARVE_EMU_CONNECTION_ARGS"]
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let mut add = vec!["connection", "add", "emu"];
+        add.extend(args.iter().map(String::as_str));
+        payer.ok(&add);
+        payer
+    }
+
+    fn data_dir(&self, desktop: &str) -> PathBuf {
+        self.home.path().join("data").join(desktop)
+    }
+
+    fn command(&self, desktop: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_costcarve"));
+        for (k, v) in &self.emu.env {
+            if k.starts_with("AWS_") {
+                c.env(k, v);
+            }
+        }
+        c.env_remove("COSTCARVE_WORKSPACE")
+            .env_remove("COSTCARVE_CONNECTION")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("COSTCARVE_CONFIG_DIR", self.home.path().join("config"))
+            .env("COSTCARVE_DATA_DIR", self.data_dir(desktop))
+            .args(args);
+        c
+    }
+
+    fn run_on(&self, desktop: &str, args: &[&str]) -> Output {
+        self.command(desktop, args)
+            .output()
+            .expect("costcarve runs")
+    }
+
+    fn ok_on(&self, desktop: &str, args: &[&str]) -> (String, String) {
+        let out = self.run_on(desktop, args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_on("a", args).0
+    }
+
+    /// `costcarve --connection emu ARGS` on desktop `a`.
+    fn cc(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["--connection", "emu"];
+        all.extend_from_slice(args);
+        self.ok_on("a", &all)
+    }
+
+    fn cc_on(&self, desktop: &str, args: &[&str]) -> (String, String) {
+        let mut all = vec!["--connection", "emu"];
+        all.extend_from_slice(args);
+        self.ok_on(desktop, &all)
+    }
+
+    /// Runs and expects exit `code`; returns stderr.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let mut all = vec!["--connection", "emu"];
+        all.extend_from_slice(args);
+        let out = self.run_on("a", &all);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("error: "), "{err}");
+        err
+    }
+
+    fn moto(&self, method: &str, path: &str, body: &str) -> Value {
+        let reply = request(&self.emu.env["COSTCARVE_EMU_MOTO_URL"], method, path, body);
+        assert!(reply.starts_with("HTTP/1.1 20"), "{method} {path}: {reply}");
+        if reply.ends_with("\r\n\r\n") {
+            return Value::Null; // moto's own endpoints answer 201 with no body
+        }
+        json_body(&reply)
+    }
+
+    fn billing(&self, method: &str, path: &str, body: &str) -> Value {
+        let reply = request(
+            &self.emu.env["COSTCARVE_EMU_BILLING_URL"],
+            method,
+            path,
+            body,
+        );
+        assert!(reply.starts_with("HTTP/1.1 20"), "{method} {path}: {reply}");
+        json_body(&reply)
+    }
+
+    /// Billing calls of one operation seen by the emulator.
+    fn billing_calls(&self, op: &str) -> u64 {
+        self.billing("GET", "/_emulator/calls", "")["counts"][op]["calls"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Every custom billing view, read with a separate SDK client:
+    /// (arn, name, description, accounts).
+    async fn billing_views(&self) -> Vec<View> {
+        let conf = sdk_config(&self.emu.env["COSTCARVE_EMU_BILLING_URL"]).await;
+        let client = aws_sdk_billing::Client::new(&conf);
+        let list = client
+            .list_billing_views()
+            .billing_view_types(aws_sdk_billing::types::BillingViewType::Custom)
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for v in list.billing_views() {
+            let arn = v.arn().unwrap().to_string();
+            let got = client.get_billing_view().arn(&arn).send().await.unwrap();
+            let view = got.billing_view().unwrap();
+            let tags = client
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .unwrap();
+            out.push(View {
+                arn,
+                name: view.name().unwrap_or_default().to_string(),
+                description: view.description().unwrap_or_default().to_string(),
+                accounts: view
+                    .data_filter_expression()
+                    .and_then(|e| e.dimensions())
+                    .map(|d| d.values().iter().cloned().collect())
+                    .unwrap_or_default(),
+                integration_id: tags
+                    .resource_tags()
+                    .iter()
+                    .find(|t| t.key() == "costcarve-integration-id")
+                    .and_then(|t| t.value())
+                    .map(String::from),
+            });
+        }
+        out
+    }
+
+    /// The Athena views CostCarve could have made, read from Glue with a
+    /// separate client: name → the SQL Athena stored.
+    async fn glue_views(&self) -> Vec<(String, String)> {
+        let conf = sdk_config(&self.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
+        let glue = aws_sdk_glue::Client::new(&conf);
+        let out = glue
+            .get_tables()
+            .database_name("costcarve_views")
+            .send()
+            .await
+            .unwrap();
+        out.table_list()
+            .iter()
+            .map(|t| {
+                let text = t.view_original_text().unwrap_or_default();
+                let encoded = text
+                    .trim_start_matches("/* Presto View: ")
+                    .trim_end_matches(" */");
+                use base64::Engine as _;
+                let json = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .unwrap();
+                let v: Value = serde_json::from_slice(&json).unwrap();
+                (
+                    t.name().to_string(),
+                    v["originalSql"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every Athena query text, oldest first, read with a separate client.
+    async fn athena_queries(&self) -> Vec<String> {
+        let conf = sdk_config(&self.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
+        let athena = aws_sdk_athena::Client::new(&conf);
+        let ids = athena
+            .list_query_executions()
+            .work_group("costcarve")
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for id in ids.query_execution_ids() {
+            let q = athena
+                .get_query_execution()
+                .query_execution_id(id)
+                .send()
+                .await
+                .unwrap();
+            out.push(q.query_execution().unwrap().query().unwrap().to_string());
+        }
+        out
+    }
+
+    /// Accounts of the emulated org with this `customer` tag.
+    fn customer_accounts(&self, customer: &str) -> Vec<String> {
+        let (out, _) = self.cc(&["accounts", "--json"]);
+        let all: Vec<Value> = serde_json::from_str(&out).unwrap();
+        all.iter()
+            .filter(|a| a["tags"]["customer"] == customer)
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct View {
+    arn: String,
+    name: String,
+    description: String,
+    accounts: BTreeSet<String>,
+    integration_id: Option<String>,
+}
+
+fn secret(integration_id: &str) -> Option<String> {
+    let entry = keyring::Entry::new(
+        "costcarve",
+        &format!("integration/{PAYER}/{integration_id}"),
+    )
+    .unwrap();
+    match entry.get_password() {
+        Ok(v) => Some(v),
+        Err(keyring::Error::NoEntry) => None,
+        Err(e) => panic!("keyring: {e}; run the tests inside `keyctl session -`"),
+    }
+}
+
+fn set(ids: &[String]) -> BTreeSet<String> {
+    ids.iter().cloned().collect()
+}
+
+fn accounts_in(sql: &str) -> BTreeSet<String> {
+    sql.split_once("IN (")
+        .map(|(_, r)| r.split_once(')').unwrap().0)
+        .unwrap_or("")
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn show(p: &Payer, name: &str) -> Value {
+    serde_json::from_str(&p.cc(&["vi", "show", name, "--json"]).0).unwrap()
+}
+
+/// Asserts that nothing of any integration is left: no billing view, no
+/// Athena view, and (for the ids given) no keyring secret.
+async fn nothing_left(p: &Payer, ids: &[String]) {
+    assert!(
+        p.billing_views().await.is_empty(),
+        "{:?}",
+        p.billing_views().await
+    );
+    assert!(
+        p.glue_views().await.is_empty(),
+        "{:?}",
+        p.glue_views().await
+    );
+    for id in ids {
+        assert_eq!(secret(id), None, "secret of {id} left in the keyring");
+    }
+}
+
+#[tokio::test]
+async fn full_lifecycle_connect_check_list_create_update_query_delete() {
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.3"]);
+    // Connect and check prerequisites.
+    let list = p.ok(&["connection", "list"]);
+    assert!(
+        list.contains("emu") && list.contains("costcarve_cur.cur2"),
+        "{list}"
+    );
+    let (report, _) = p.ok_on("a", &["connection", "test", "emu"]);
+    for check in [
+        "caller identity",
+        "management account",
+        "CUR table",
+        "views database",
+        "Athena workgroup",
+        "Athena results location",
+        "billing views API",
+    ] {
+        assert!(report.contains(&format!("ok   {check}")), "{report}");
+    }
+    assert!(report.contains("CUR 2.0"), "{report}");
+
+    // The organization.
+    let (out, err) = p.cc(&["accounts", "--json"]);
+    let accounts: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(accounts.len(), 13, "12 members and the payer");
+    assert!(accounts
+        .iter()
+        .any(|a| a["unit"].as_str().unwrap().starts_with("Customers/")));
+    assert!(err.contains("Organizations calls"), "{err}");
+
+    // Create.
+    let acme = p.customer_accounts(&customer_of(&accounts, 0));
+    assert!(acme.len() >= 2, "{acme:?}");
+    let (out, _) = p.cc(&["vi", "create", "Acme Corp", "--accounts", &acme.join(",")]);
+    assert!(out.contains("created 'Acme Corp'"), "{out}");
+    let views = p.billing_views().await;
+    assert_eq!(views.len(), 1);
+    let view = &views[0];
+    assert_eq!(view.name, "costcarve-Acme Corp");
+    assert_eq!(view.accounts, set(&acme));
+    let id = view
+        .integration_id
+        .clone()
+        .expect("tagged with the integration id");
+    assert!(view.description.contains("rev=1"), "{}", view.description);
+    let glue = p.glue_views().await;
+    assert_eq!(glue.len(), 1);
+    assert_eq!(glue[0].0, "vi_acme_corp");
+    assert_eq!(accounts_in(&glue[0].1), set(&acme));
+    assert!(
+        glue[0].1.contains("\"costcarve_cur\".\"cur2\""),
+        "{}",
+        glue[0].1
+    );
+    assert_eq!(
+        secret(&id).map(|s| s.len()),
+        Some(64),
+        "the integration secret is in the keyring"
+    );
+    let shown = show(&p, "acme corp");
+    assert_eq!(shown["status"]["state"], "healthy");
+    assert_eq!(shown["billing_view_arn"], view.arn.as_str());
+
+    // Update: remove one account, add one from elsewhere; both views read back.
+    let other = accounts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .find(|a| !acme.contains(a) && a != PAYER)
+        .unwrap();
+    let (out, _) = p.cc(&[
+        "vi",
+        "update",
+        "Acme Corp",
+        "--remove",
+        &acme[0],
+        "--add",
+        &other,
+    ]);
+    assert!(
+        out.contains("(+1 -1)") && out.contains("validated"),
+        "{out}"
+    );
+    let mut want = set(&acme);
+    want.remove(&acme[0]);
+    want.insert(other.clone());
+    let views = p.billing_views().await;
+    assert_eq!(views[0].accounts, want);
+    assert!(
+        views[0].description.contains("rev=2"),
+        "{}",
+        views[0].description
+    );
+    assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
+
+    // Costs through the billing view; closed months cost nothing the second time.
+    let canned = r#"{"results": [{"ResultsByTime": [
+        {"TimePeriod": {"Start": "2026-08-01", "End": "2026-09-01"}, "Total": {}, "Groups": [
+            {"Keys": ["AmazonEC2"], "Metrics": {"UnblendedCost": {"Amount": "120.50", "Unit": "USD"}}},
+            {"Keys": ["AmazonS3"], "Metrics": {"UnblendedCost": {"Amount": "4.25", "Unit": "USD"}}}], "Estimated": false},
+        {"TimePeriod": {"Start": "2026-09-01", "End": "2026-10-01"}, "Total": {}, "Groups": [
+            {"Keys": ["AmazonEC2"], "Metrics": {"UnblendedCost": {"Amount": "130.00", "Unit": "USD"}}}], "Estimated": false}]}]}"#;
+    p.moto("POST", "/moto-api/static/ce/cost-and-usage-results", canned);
+    p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
+    let cost = [
+        "cost",
+        "Acme Corp",
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-10-01",
+        "--group-by",
+        "service",
+        "--json",
+    ];
+    let (out, err) = p.cc(&cost);
+    let series: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(series["total"], "254.75");
+    assert_eq!(series["points"].as_array().unwrap().len(), 3);
+    assert!(
+        err.contains("Cost Explorer requests: 1 (USD 0.01)"),
+        "{err}"
+    );
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    let sent = sent.as_array().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["params"]["BillingViewArn"],
+        view.arn.as_str(),
+        "asked through the view"
+    );
+    let (again, err) = p.cc(&cost);
+    assert_eq!(again, out, "the same answer from the cache");
+    assert!(
+        err.contains("Cost Explorer requests: 0 (USD 0.00)"),
+        "{err}"
+    );
+    assert_eq!(
+        p.moto("GET", "/moto-api/costcarve/ce-requests", "")
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "closed months opened a second time made no Cost Explorer request"
+    );
+
+    // Forecast through the view.
+    let (out, _) = p.cc(&["forecast", "Acme Corp", "--to", "2027-06-01", "--json"]);
+    let forecast: Value = serde_json::from_str(&out).unwrap();
+    assert!(!forecast["points"].as_array().unwrap().is_empty());
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    let last = sent.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "GetCostForecast");
+    assert_eq!(last["params"]["BillingViewArn"], view.arn.as_str());
+
+    // Confined SQL on Athena: the VI's view, the connection's workgroup.
+    let rows = r#"{"results": [{"rows": [
+        {"Data": [{"VarCharValue": "service"}, {"VarCharValue": "cost"}]},
+        {"Data": [{"VarCharValue": "AmazonEC2"}, {"VarCharValue": "250.5"}]}],
+        "column_info": [{"Name": "service", "Type": "varchar"}, {"Name": "cost", "Type": "double"}]}]}"#;
+    p.moto("POST", "/moto-api/static/athena/query-results", rows);
+    let (out, _) = p.cc(&[
+        "sql", "Acme Corp",
+        "select line_item_product_code as service, sum(line_item_unblended_cost) as cost from cur group by 1",
+        "--json",
+    ]);
+    let result: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(result["columns"], serde_json::json!(["service", "cost"]));
+    assert_eq!(result["rows"], serde_json::json!([["AmazonEC2", "250.5"]]));
+    let queries = p.athena_queries().await;
+    let sent = queries
+        .iter()
+        .find(|q| q.contains("sum("))
+        .expect("the query ran on Athena");
+    assert!(
+        sent.contains("\"costcarve_views\".\"vi_acme_corp\""),
+        "{sent}"
+    );
+    assert!(!sent.contains("cur2"), "{sent}");
+    // An escape is refused before Athena sees it.
+    let before = p.athena_queries().await.len();
+    let err = p.fails(&["sql", "Acme Corp", "select * from costcarve_cur.cur2"], 3);
+    assert!(err.contains("only the table `cur`"), "{err}");
+    assert_eq!(p.athena_queries().await.len(), before);
+
+    // Delete: nothing is left; a second delete finds nothing to delete.
+    let (out, _) = p.cc(&["vi", "delete", "Acme Corp"]);
+    assert!(out.contains("deleted 'Acme Corp'"), "{out}");
+    nothing_left(&p, &[id]).await;
+    let err = p.fails(&["vi", "delete", "Acme Corp"], 2);
+    assert!(err.contains("Acme Corp"), "{err}");
+}
+
+fn customer_of(accounts: &[Value], n: usize) -> String {
+    let customers: BTreeSet<String> = accounts
+        .iter()
+        .filter_map(|a| a["tags"]["customer"].as_str())
+        .filter(|c| *c != "internal")
+        .map(String::from)
+        .collect();
+    customers.into_iter().nth(n).expect("seeded customers")
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_before_any_aws_call() {
+    let p = Payer::up(&["--accounts", "8"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids: Vec<String> = accounts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .filter(|a| a != PAYER)
+        .collect();
+    p.cc(&["vi", "create", "Existing", "--accounts", &ids[0]]);
+    p.billing("DELETE", "/_emulator/calls", "");
+    let athena_before = p.athena_queries().await.len();
+
+    let too_many: Vec<String> = (0..201)
+        .map(|i| format!("{:012}", 100_000_000_000u64 + i))
+        .collect();
+    for (args, says) in [
+        (
+            vec!["vi", "create", "bad/name", "--accounts", &ids[1]],
+            "cannot be an integration name",
+        ),
+        (
+            vec!["vi", "create", "Fine", "--accounts", "12345"],
+            "12 digits",
+        ),
+        (
+            vec!["vi", "create", "Fine", "--accounts", ""],
+            "at least one account",
+        ),
+        (
+            vec!["vi", "create", "Fine", "--accounts", &too_many.join(",")],
+            "200",
+        ),
+    ] {
+        let err = p.fails(&args, 2);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let calls = p.billing("GET", "/_emulator/calls", "");
+    assert_eq!(
+        calls["calls"],
+        serde_json::json!([]),
+        "refused before any AWS call"
+    );
+    // Rules that need the organization or the other integrations: refused
+    // after reading them, before anything is made.
+    for (args, says) in [
+        (
+            vec!["vi", "create", "Fine", "--accounts", "999999999999"],
+            "999999999999",
+        ),
+        (
+            vec!["vi", "create", "existing", "--accounts", &ids[1]],
+            "already",
+        ),
+        (
+            vec!["vi", "create", "Other", "--accounts", &ids[0]],
+            "Existing",
+        ),
+        (
+            vec!["vi", "update", "Existing", "--remove", &ids[0]],
+            "at least one account",
+        ),
+    ] {
+        let err = p.fails(&args, 2);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    for op in [
+        "CreateBillingView",
+        "UpdateBillingView",
+        "DeleteBillingView",
+    ] {
+        assert_eq!(p.billing_calls(op), 0, "{op}");
+    }
+    assert_eq!(
+        p.athena_queries().await.len(),
+        athena_before,
+        "no Athena DDL ran"
+    );
+
+    // Connection settings are checked before anything is saved.
+    for (args, says) in [
+        (
+            vec![
+                "connection",
+                "add",
+                "x",
+                "--cur-table",
+                "nodot",
+                "--workgroup",
+                "w",
+                "--results",
+                "s3://bucket-x/p",
+            ],
+            "DB.TABLE",
+        ),
+        (
+            vec![
+                "connection",
+                "add",
+                "x",
+                "--cur-table",
+                "d.t",
+                "--workgroup",
+                "w",
+                "--results",
+                "bucket/p",
+            ],
+            "s3://",
+        ),
+        (
+            vec![
+                "connection",
+                "add",
+                "x",
+                "--cur-table",
+                "d.t",
+                "--workgroup",
+                "w",
+                "--results",
+                "s3://bucket-x/p",
+                "--role-arn",
+                "arn:aws:iam::1:role/x",
+            ],
+            "role ARN",
+        ),
+    ] {
+        let out = p.run_on("a", &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = p.ok(&["connection", "list"]);
+    assert!(!list.contains("x  ("), "{list}");
+}
+
+/// Creates `name` over the first `n` accounts of a customer; returns (accounts, id).
+async fn create(p: &Payer, name: &str, customer: usize, n: usize) -> (Vec<String>, String) {
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let mut ids = p.customer_accounts(&customer_of(&accounts, customer));
+    ids.truncate(n);
+    p.cc(&["vi", "create", name, "--accounts", &ids.join(",")]);
+    let id = show(p, name)["integration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (ids, id)
+}
+
+#[tokio::test]
+async fn a_fault_at_each_step_of_create_leaves_nothing_behind() {
+    let p = Payer::up(&["--accounts", "8", "--health-delay-seconds", "0.2"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids = p.customer_accounts(&customer_of(&accounts, 0)).join(",");
+    p.cc(&["connection", "list"]);
+    let fault = |op: &str| {
+        format!(
+            r#"{{"kind": "error", "operation": "{op}", "nth": 1, "error_type": "InternalServerException", "status": 500, "message": "injected"}}"#
+        )
+    };
+    // The billing view cannot be made.
+    p.billing("POST", "/_emulator/faults", &fault("CreateBillingView"));
+    let err = p.fails(&["vi", "create", "Acme", "--accounts", &ids], 1);
+    assert!(
+        err.contains("creating the billing view failed") && err.contains("nothing was left behind"),
+        "{err}"
+    );
+    nothing_left(&p, &[]).await;
+    // The Athena view cannot be made: Athena's reason is shown.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "CREATE OR REPLACE VIEW", "times": 1, "state": "FAILED", "reason": "HIVE_METASTORE_ERROR: injected"}"#,
+    );
+    let err = p.fails(&["vi", "create", "Acme", "--accounts", &ids], 1);
+    assert!(err.contains("HIVE_METASTORE_ERROR: injected"), "{err}");
+    nothing_left(&p, &[]).await;
+    // Reading the billing view back fails while waiting for it.
+    p.billing("POST", "/_emulator/faults", &fault("GetBillingView"));
+    let err = p.fails(&["vi", "create", "Acme", "--accounts", &ids], 1);
+    assert!(err.contains("waiting for the billing view failed"), "{err}");
+    nothing_left(&p, &[]).await;
+    // And then it works.
+    p.cc(&["vi", "create", "Acme", "--accounts", &ids]);
+    assert_eq!(p.billing_views().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_fault_during_update_or_delete_restores_or_finishes() {
+    let p = Payer::up(&["--accounts", "8", "--health-delay-seconds", "0.2"]);
+    let (ids, id) = create(&p, "Acme", 0, 3).await;
+    let before = set(&ids);
+    let fault = |op: &str, nth: u32| {
+        format!(
+            r#"{{"kind": "error", "operation": "{op}", "nth": {nth}, "error_type": "InternalServerException", "status": 500, "message": "injected"}}"#
+        )
+    };
+
+    // The billing view update fails: the Athena view (changed meanwhile) is put back.
+    p.billing("POST", "/_emulator/faults", &fault("UpdateBillingView", 1));
+    let err = p.fails(&["vi", "update", "Acme", "--remove", &ids[0]], 1);
+    assert!(err.contains("previous accounts were restored"), "{err}");
+    assert_eq!(both(&p).await, (before.clone(), before.clone()));
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+
+    // The Athena update fails: the billing view is put back.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "CREATE OR REPLACE VIEW", "times": 1, "state": "FAILED", "reason": "HIVE_METASTORE_ERROR: injected"}"#,
+    );
+    let err = p.fails(&["vi", "update", "Acme", "--remove", &ids[0]], 1);
+    assert!(
+        err.contains("previous accounts were restored") && err.contains("HIVE_METASTORE_ERROR"),
+        "{err}"
+    );
+    assert_eq!(both(&p).await, (before.clone(), before.clone()));
+
+    // The Athena update fails and so does putting the billing view back:
+    // the integration needs repair, and repair works.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "CREATE OR REPLACE VIEW", "times": 1, "state": "FAILED", "reason": "HIVE_METASTORE_ERROR: injected"}"#,
+    );
+    p.billing("POST", "/_emulator/faults", &fault("UpdateBillingView", 2));
+    let err = p.fails(&["vi", "update", "Acme", "--remove", &ids[0]], 1);
+    assert!(
+        err.contains("needs repair") && err.contains("vi repair Acme"),
+        "{err}"
+    );
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    let (out, _) = p.cc(&["vi", "repair", "Acme"]);
+    assert!(out.contains("repaired 'Acme'"), "{out}");
+    let mut after = before.clone();
+    after.remove(&ids[0]);
+    assert_eq!(
+        both(&p).await,
+        (after.clone(), after.clone()),
+        "repair finished the update CostCarve recorded"
+    );
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+
+    // Deleting the billing view fails: the next start finishes the delete.
+    p.billing("POST", "/_emulator/faults", &fault("DeleteBillingView", 1));
+    let err = p.fails(&["vi", "delete", "Acme"], 1);
+    assert!(err.contains("injected"), "{err}");
+    let (_, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("deleting 'Acme' was interrupted and has now been finished"),
+        "{note}"
+    );
+    nothing_left(&p, &[id]).await;
+}
+
+/// The accounts of the one billing view and of the one Athena view.
+async fn both(p: &Payer) -> (BTreeSet<String>, BTreeSet<String>) {
+    (
+        p.billing_views().await[0].accounts.clone(),
+        accounts_in(&p.glue_views().await[0].1),
+    )
+}
+
+/// Starts `costcarve ARGS` on desktop `a`, waits until `ready` holds, then
+/// kills it (SIGKILL: no cleanup of any kind runs).
+async fn crash_during<F, Fut>(p: &Payer, args: &[&str], ready: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut all = vec!["--connection", "emu"];
+    all.extend_from_slice(args);
+    let mut child = p
+        .command("a", &all)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready().await {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{args:?} ended before the crash point"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{args:?} never reached the crash point"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_crash_between_steps_is_finished_or_undone_on_the_next_start() {
+    let p = Payer::up(&["--accounts", "8", "--health-delay-seconds", "0.2"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids = p.customer_accounts(&customer_of(&accounts, 0));
+    let list = ids.join(",");
+    p.cc(&["connection", "list"]);
+
+    // Create: killed while waiting for the billing view to become healthy
+    // (both views exist by then). The next start undoes it.
+    p.billing(
+        "POST",
+        "/_emulator/config",
+        r#"{"health_delay_seconds": 60}"#,
+    );
+    crash_during(
+        &p,
+        &["vi", "create", "Acme", "--accounts", &list],
+        || async { !p.billing_views().await.is_empty() && !p.glue_views().await.is_empty() },
+    )
+    .await;
+    let id = p.billing_views().await[0].integration_id.clone().unwrap();
+    p.billing(
+        "POST",
+        "/_emulator/config",
+        r#"{"health_delay_seconds": 0.2}"#,
+    );
+    let (out, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("creating 'Acme' was interrupted; what it had made was removed"),
+        "{note}"
+    );
+    assert!(!out.contains("Acme"), "{out}");
+    nothing_left(&p, &[id]).await;
+
+    // Update: killed after the billing view took the new accounts. The next start finishes it.
+    let (ids, _) = create(&p, "Acme", 0, 3).await;
+    p.billing(
+        "POST",
+        "/_emulator/config",
+        r#"{"health_delay_seconds": 60}"#,
+    );
+    crash_during(
+        &p,
+        &["vi", "update", "Acme", "--remove", &ids[0]],
+        || async { p.billing_views().await[0].accounts.len() == 2 },
+    )
+    .await;
+    p.billing(
+        "POST",
+        "/_emulator/config",
+        r#"{"health_delay_seconds": 0.2}"#,
+    );
+    p.billing("POST", "/_emulator/settle", "{}");
+    let (_, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("updating 'Acme' was interrupted and has now been finished"),
+        "{note}"
+    );
+    let want: BTreeSet<String> = ids[1..].iter().cloned().collect();
+    assert_eq!(p.billing_views().await[0].accounts, want);
+    assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+
+    // Delete: killed while DeleteBillingView is slow (the Athena view is gone by then).
+    let id = show(&p, "Acme")["integration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    p.billing("POST", "/_emulator/faults", r#"{"kind": "delay", "operation": "DeleteBillingView", "delay_ms": 3000, "nth": 1, "times": 1}"#);
+    crash_during(&p, &["vi", "delete", "Acme"], || async {
+        p.glue_views().await.is_empty()
+    })
+    .await;
+    let (_, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("deleting 'Acme' was interrupted and has now been finished"),
+        "{note}"
+    );
+    nothing_left(&p, &[id]).await;
+}
+
+#[tokio::test]
+async fn throttling_is_retried() {
+    let p = Payer::up(&["--accounts", "6", "--health-delay-seconds", "0.2"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids = p.customer_accounts(&customer_of(&accounts, 0)).join(",");
+    p.billing(
+        "POST",
+        "/_emulator/faults",
+        r#"{"kind": "throttle", "operation": "CreateBillingView", "count": 2}"#,
+    );
+    // The SDK's standard retry policy (3 attempts), as a user has it.
+    let out = p
+        .command(
+            "a",
+            &[
+                "--connection",
+                "emu",
+                "vi",
+                "create",
+                "Acme",
+                "--accounts",
+                &ids,
+            ],
+        )
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = p.billing("GET", "/_emulator/calls", "");
+    assert_eq!(calls["counts"]["CreateBillingView"]["calls"], 3);
+    assert_eq!(calls["counts"]["CreateBillingView"]["errors"], 2);
+    assert_eq!(p.billing_views().await.len(), 1, "one view, not three");
+}
+
+#[tokio::test]
+async fn a_second_desktop_finds_the_integrations_and_sees_drift_and_concurrent_edits() {
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.2"]);
+    let (acme, _) = create(&p, "Acme", 0, 3).await;
+    let (globex, _) = create(&p, "Globex", 1, 2).await;
+
+    // A fresh app data dir on desktop b: the same integrations, rebuilt from the payer.
+    let (out, _) = p.cc_on("b", &["vi", "list", "--json"]);
+    let list: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = list
+        .iter()
+        .map(|m| m["integration"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme", "Globex"]);
+    for (m, ids) in list.iter().zip([&acme, &globex]) {
+        let got: BTreeSet<String> = m["integration"]["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, set(ids));
+        assert_eq!(m["status"]["state"], "healthy");
+    }
+
+    // Desktop a changes Acme; desktop b, which saw revision 1, is refused.
+    p.cc(&["vi", "update", "Acme", "--remove", &acme[0]]);
+    let mut all = vec![
+        "--connection",
+        "emu",
+        "vi",
+        "update",
+        "Acme",
+        "--remove",
+        &acme[1],
+    ];
+    let out = p.run_on("b", &all);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("changed from another desktop") && err.contains("revision 1 here, 2 in AWS"),
+        "{err}"
+    );
+    assert_eq!(
+        p.billing_views()
+            .await
+            .iter()
+            .find(|v| v.name == "costcarve-Acme")
+            .unwrap()
+            .accounts
+            .len(),
+        2,
+        "b's change was not applied"
+    );
+    // Having seen the new state, b can change it.
+    all.truncate(0);
+    p.cc_on("b", &["vi", "update", "Acme", "--remove", &acme[1]]);
+
+    // Someone edits Globex's billing view in the console: drift, then repair.
+    let arn = p
+        .billing_views()
+        .await
+        .into_iter()
+        .find(|v| v.name == "costcarve-Globex")
+        .unwrap()
+        .arn;
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_BILLING_URL"]).await;
+    aws_sdk_billing::Client::new(&conf)
+        .update_billing_view()
+        .arn(&arn)
+        .data_filter_expression(
+            aws_sdk_billing::types::Expression::builder()
+                .dimensions(
+                    aws_sdk_billing::types::DimensionValues::builder()
+                        .key(aws_sdk_billing::types::Dimension::LinkedAccount)
+                        .values(&globex[0])
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    p.billing("POST", "/_emulator/settle", "{}");
+    let shown = show(&p, "Globex");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    assert!(
+        shown["status"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&globex[1]),
+        "{shown}"
+    );
+    p.cc_on("b", &["vi", "repair", "Globex"]);
+    let view = p
+        .billing_views()
+        .await
+        .into_iter()
+        .find(|v| v.name == "costcarve-Globex")
+        .unwrap();
+    assert_eq!(
+        view.accounts,
+        set(&globex),
+        "the accounts CostCarve last wrote are back"
+    );
+    assert_eq!(show(&p, "Globex")["status"]["state"], "healthy");
+
+    // Someone drops Acme's Athena view: needs repair, and repair recreates it.
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
+    aws_sdk_glue::Client::new(&conf)
+        .delete_table()
+        .database_name("costcarve_views")
+        .name("vi_acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(show(&p, "Acme")["status"]["state"], "needs_repair");
+    p.cc(&["vi", "repair", "Acme"]);
+    let glue = p.glue_views().await;
+    let acme_view = glue
+        .iter()
+        .find(|(n, _)| n == "vi_acme")
+        .expect("recreated");
+    assert_eq!(accounts_in(&acme_view.1), set(&acme[2..]));
+}
+
+#[tokio::test]
+async fn a_thousand_account_organization() {
+    let p = Payer::up(&["--accounts", "1000", "--health-delay-seconds", "0.2"]);
+    let started = Instant::now();
+    let (out, err) = p.cc(&["accounts", "--refresh", "--json"]);
+    let took = started.elapsed();
+    let accounts: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(accounts.len(), 1001, "1,000 members and the payer");
+    assert!(
+        accounts
+            .iter()
+            .filter(|a| a["unit"].as_str().unwrap().contains('/'))
+            .count()
+            >= 900,
+        "accounts are placed in their units"
+    );
+    assert!(
+        accounts
+            .iter()
+            .filter(|a| !a["tags"].as_object().unwrap().is_empty())
+            .count()
+            >= 1000
+    );
+    eprintln!(
+        "MEASURE org discovery, 1000 accounts: {} ms wall for the command; {}",
+        took.as_millis(),
+        err.trim()
+    );
+    // An integration of 200 accounts (the billing filter's limit) works.
+    let ids: Vec<String> = accounts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .filter(|a| a != PAYER)
+        .take(200)
+        .collect();
+    p.cc(&["vi", "create", "Big", "--accounts", &ids.join(",")]);
+    assert_eq!(p.billing_views().await[0].accounts.len(), 200);
+    assert_eq!(accounts_in(&p.glue_views().await[0].1).len(), 200);
+    // The cached organization answers without asking AWS again.
+    let (_, err) = p.cc(&["accounts", "--json"]);
+    assert!(err.contains("--refresh reads it again"), "{err}");
+}
