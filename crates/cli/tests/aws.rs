@@ -1096,3 +1096,155 @@ async fn a_thousand_account_organization() {
     let (_, err) = p.cc(&["accounts", "--json"]);
     assert!(err.contains("--refresh reads it again"), "{err}");
 }
+
+#[tokio::test]
+async fn connections_by_profile_with_a_services_section_by_keyring_keys_and_by_assumed_role() {
+    let p = Payer::up(&["--accounts", "4"]);
+    let moto = p.emu.env["COSTCARVE_EMU_MOTO_URL"].clone();
+    let billing = p.emu.env["COSTCARVE_EMU_BILLING_URL"].clone();
+    let args: Vec<String> = p.emu.env["COSTCARVE_EMU_CONNECTION_ARGS"]
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let aws_dir = p.home.path().join("aws");
+    std::fs::create_dir_all(&aws_dir).unwrap();
+    // A profile whose endpoints come from a config-file `services` section,
+    // with no AWS_* endpoint or key variables at all.
+    std::fs::write(
+        aws_dir.join("config"),
+        format!(
+            "[profile payer]\nregion = us-east-1\nservices = emulators\n\n[services emulators]\n\
+             sts =\n  endpoint_url = {moto}\norganizations =\n  endpoint_url = {moto}\n\
+             glue =\n  endpoint_url = {moto}\nathena =\n  endpoint_url = {moto}\n\
+             s3 =\n  endpoint_url = {moto}\ncost_explorer =\n  endpoint_url = {moto}\n\
+             billing =\n  endpoint_url = {billing}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        aws_dir.join("credentials"),
+        "[payer]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let bare = |args: &[&str], stdin: Option<&str>| {
+        let mut c = p.command("a", args);
+        for k in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_BILLING",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
+            c.env_remove(k);
+        }
+        c.env("AWS_CONFIG_FILE", aws_dir.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", aws_dir.join("credentials"));
+        if let Some(input) = stdin {
+            use std::io::Write;
+            let mut child = c
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        } else {
+            c.output().unwrap()
+        }
+    };
+    let add = |name: &str, extra: &[&str], stdin: Option<&str>| {
+        let mut a = vec!["connection", "add", name];
+        a.extend(args.iter().map(String::as_str));
+        a.extend_from_slice(extra);
+        let out = bare(&a, stdin);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let passes = |name: &str| {
+        let out = bare(&["connection", "test", name], None);
+        let report = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{name}: {report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        report
+    };
+    add("by-profile", &["--profile", "payer"], None);
+    let report = passes("by-profile");
+    assert!(report.contains("user/moto"), "{report}");
+
+    // Without the credentials file the profile cannot sign: the check says so.
+    std::fs::write(aws_dir.join("credentials"), "").unwrap();
+    let out = bare(&["connection", "test", "by-profile"], None);
+    assert!(!out.status.success(), "no credentials any more");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("FAIL caller identity") && report.contains("fix:"),
+        "{report}"
+    );
+    // Access keys typed on stdin go to the keyring, not to the config file.
+    add(
+        "by-keys",
+        &["--access-key-id", "testing"],
+        Some("testing\n"),
+    );
+    let saved = std::fs::read_to_string(p.home.path().join("config/connections.json")).unwrap();
+    assert!(
+        saved.contains("\"keyring\"") && !saved.contains("testing\""),
+        "{saved}"
+    );
+    // The keys come from the keyring only: no key variables, no profile.
+    let mut c = p.command("a", &["connection", "test", "by-keys"]);
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A role assumed with an external id: STS AssumeRole is asked, and the
+    // caller is the assumed role.
+    let mut c = p.command(
+        "a",
+        &[
+            &[
+                "connection",
+                "add",
+                "by-role",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/CostCarveAccess",
+                "--external-id",
+                "msp-7f3a",
+            ][..],
+            &args.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ]
+        .concat(),
+    );
+    assert!(c.output().unwrap().status.success());
+    let (report, _) = p.ok_on("a", &["connection", "test", "by-role"]);
+    assert!(
+        report.contains("assumed-role/CostCarveAccess/costcarve"),
+        "{report}"
+    );
+
+    // Removing a connection removes its keyring entry.
+    p.ok(&["connection", "remove", "by-keys"]);
+    assert!(keyring::Entry::new("costcarve", "connection/by-keys")
+        .unwrap()
+        .get_password()
+        .is_err());
+    let out = p.run_on("a", &["connection", "remove", "by-keys"]);
+    assert_eq!(out.status.code(), Some(2));
+}
