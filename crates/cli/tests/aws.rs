@@ -492,12 +492,24 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     assert!(err.contains("only the table `cur`"), "{err}");
     assert_eq!(p.athena_queries().await.len(), before);
 
+    // Rename: the billing view is renamed, the Athena view replaced.
+    p.cc(&["vi", "update", "Acme Corp", "--rename", "Acme"]);
+    let views = p.billing_views().await;
+    assert_eq!((views.len(), views[0].name.as_str()), (1, "costcarve-Acme"));
+    assert_eq!(views[0].arn, view.arn, "the same billing view");
+    let glue = p.glue_views().await;
+    assert_eq!(
+        glue.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["vi_acme"]
+    );
+    assert_eq!(accounts_in(&glue[0].1), want);
+
     // Delete: nothing is left; a second delete finds nothing to delete.
-    let (out, _) = p.cc(&["vi", "delete", "Acme Corp"]);
-    assert!(out.contains("deleted 'Acme Corp'"), "{out}");
+    let (out, _) = p.cc(&["vi", "delete", "Acme"]);
+    assert!(out.contains("deleted 'Acme'"), "{out}");
     nothing_left(&p, &[id]).await;
-    let err = p.fails(&["vi", "delete", "Acme Corp"], 2);
-    assert!(err.contains("Acme Corp"), "{err}");
+    let err = p.fails(&["vi", "delete", "Acme"], 2);
+    assert!(err.contains("Acme"), "{err}");
 }
 
 fn customer_of(accounts: &[Value], n: usize) -> String {
