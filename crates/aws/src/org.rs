@@ -248,7 +248,10 @@ impl Organizations {
 
     /// Account id → the unit (or root) directly above it.
     async fn placement(&self, units: &[OrgUnit]) -> Result<HashMap<String, String>, AwsError> {
-        let per_unit: Vec<(String, Vec<String>)> = stream::iter(units.iter().map(|u| u.id.clone()))
+        // Owned ids: a stream over borrowed items would make this future
+        // not provably `Send` (the desktop runs it on Tauri's async runtime).
+        let parents: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
+        let per_unit: Vec<(String, Vec<String>)> = stream::iter(parents)
             .map(|parent| async move {
                 let mut ids = Vec::new();
                 let mut token: Option<String> = None;
@@ -291,7 +294,8 @@ impl Organizations {
         let total = accounts.len();
         let done = AtomicU64::new(0);
         let done = &done;
-        stream::iter(accounts.iter().map(|a| a.id.clone()))
+        let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        stream::iter(ids)
             .map(|id| async move {
                 let mut tags = BTreeMap::new();
                 let mut token: Option<String> = None;

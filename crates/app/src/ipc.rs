@@ -1,0 +1,251 @@
+//! What crosses to the web view. Money as decimal strings, times as ISO
+//! strings, ids as strings; no secret is ever in any of these.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// Which workspace is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct WorkspaceInfo {
+    /// `demo`, `local` or `aws`.
+    pub kind: String,
+    /// What to show: the folder, or the connection's name.
+    pub label: String,
+    /// In an AWS workspace: the payer account.
+    pub payer: Option<String>,
+    /// When the organization or data was last read (ISO), if known.
+    pub data_as_of: Option<String>,
+}
+
+/// An organizational unit (or the root).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct UnitRow {
+    /// `r-...` or `ou-...`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its parent; `null` for the root.
+    pub parent_id: Option<String>,
+    /// `Customers/Acme/prod`.
+    pub path: String,
+}
+
+/// An account, with the integrations it is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct AccountRow {
+    /// 12 digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, ...
+    pub status: String,
+    /// The unit directly above it.
+    pub unit_id: String,
+    /// That unit's path.
+    pub unit_path: String,
+    /// `key=value` tags.
+    pub tags: Vec<(String, String)>,
+    /// Names of the integrations it belongs to.
+    pub integrations: Vec<String>,
+}
+
+/// The organization, for the account picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct OrgView {
+    /// Root and units.
+    pub units: Vec<UnitRow>,
+    /// Accounts, by id.
+    pub accounts: Vec<AccountRow>,
+    /// When it was read (AWS), if known.
+    pub fetched_at: Option<String>,
+}
+
+/// An integration in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct IntegrationRow {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Account ids.
+    pub accounts: Vec<String>,
+    /// `healthy`, `provisioning`, `drift`, `needs_repair` (AWS) or `local`.
+    pub status: String,
+    /// What is wrong, when something is.
+    pub status_detail: Option<String>,
+    /// Revision.
+    pub revision: u32,
+    /// The SQL view's name.
+    pub view_name: String,
+    /// The billing view (AWS).
+    pub billing_view_arn: Option<String>,
+    /// Last change (ISO).
+    pub updated_at: String,
+}
+
+/// Exactly what creating or changing an integration will make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct IntegrationPlan {
+    /// The name.
+    pub name: String,
+    /// Accounts it will have.
+    pub accounts: Vec<String>,
+    /// Accounts added compared with now (all, for a new one).
+    pub added: Vec<String>,
+    /// Accounts removed compared with now.
+    pub removed: Vec<String>,
+    /// The view's DDL.
+    pub view_sql: String,
+    /// The billing view's filter (JSON), or a note in a local workspace.
+    pub billing_filter: String,
+}
+
+/// A chart request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ChartRequest {
+    /// The integration.
+    pub integration: String,
+    /// `stacked` (monthly by service), `daily` or `account`.
+    pub kind: String,
+    /// First day (YYYY-MM-DD); default depends on the kind.
+    pub from: Option<String>,
+    /// First day not included; default tomorrow.
+    pub to: Option<String>,
+    /// Group by: `service`, `account`, `region`, ... (default per kind).
+    pub group_by: Option<String>,
+    /// Large type for projectors.
+    pub large: bool,
+}
+
+/// One point of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct PointRow {
+    /// First day of the bucket.
+    pub period: String,
+    /// Group keys.
+    pub keys: Vec<String>,
+    /// Amount (decimal string).
+    pub amount: String,
+}
+
+/// A drawn chart and the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ChartView {
+    /// The SVG, drawn by the core.
+    pub svg: String,
+    /// The points.
+    pub points: Vec<PointRow>,
+    /// Their total (decimal string).
+    pub total: String,
+    /// Currency.
+    pub currency: String,
+    /// First day.
+    pub from: String,
+    /// First day not included.
+    pub to: String,
+    /// Data as of (ISO), if known.
+    pub data_as_of: Option<String>,
+    /// AWS: Cost Explorer requests this chart made.
+    pub ce_requests: Option<u32>,
+    /// AWS: requests made through the connection so far.
+    pub ce_requests_total: Option<u32>,
+}
+
+/// A service's change from one month to the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Mover {
+    /// The service.
+    pub service: String,
+    /// Cost in the earlier month.
+    pub previous: String,
+    /// Cost in the later month.
+    pub current: String,
+    /// `current - previous`.
+    pub change: String,
+}
+
+/// Top movers between two months.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct MoversView {
+    /// Earlier month (YYYY-MM).
+    pub previous_month: String,
+    /// Later month (YYYY-MM).
+    pub current_month: String,
+    /// Largest absolute changes first.
+    pub movers: Vec<Mover>,
+}
+
+/// A query's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct QueryRows {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Cells as text, `null` for NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// More rows existed than were kept.
+    pub truncated: bool,
+    /// The text that ran (after the guard).
+    pub executed_sql: String,
+}
+
+/// A saved connection (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ConnectionRow {
+    /// Name.
+    pub name: String,
+    /// `profile NAME`, `default credentials` or `access keys in the OS keyring`.
+    pub credentials: String,
+    /// Region.
+    pub region: Option<String>,
+    /// Role assumed.
+    pub role_arn: Option<String>,
+    /// `db.table`.
+    pub cur_table: String,
+    /// Workgroup.
+    pub workgroup: String,
+    /// `s3://...`.
+    pub results: String,
+    /// Views database.
+    pub views_database: String,
+}
+
+/// A new connection, as typed in the form. The secret key goes to the OS
+/// keyring and is never sent back.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Type)]
+pub struct ConnectionForm {
+    /// Name.
+    pub name: String,
+    /// Profile (else the default chain, or keys).
+    pub profile: Option<String>,
+    /// Access key id (with `secret_access_key`).
+    pub access_key_id: Option<String>,
+    /// Secret access key: straight to the keyring.
+    pub secret_access_key: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Role to assume.
+    pub role_arn: Option<String>,
+    /// External id.
+    pub external_id: Option<String>,
+    /// `db.table`.
+    pub cur_table: String,
+    /// Workgroup.
+    pub workgroup: String,
+    /// `s3://bucket/prefix/`.
+    pub results: String,
+    /// Views database (default `costcarve_views`).
+    pub views_database: Option<String>,
+}
+
+/// One prerequisite check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct CheckRow {
+    /// What was checked.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it.
+    pub fix: Option<String>,
+}

@@ -1,0 +1,284 @@
+//! CostCarve's desktop shell: Tauri commands of a few lines, each calling one
+//! operation of [`costcarve_app::Session`]. The TypeScript bindings the web
+//! view uses are generated from these signatures (`ui/src/bindings.ts`,
+//! committed; `tests/bindings.rs` fails when they drift).
+
+use std::sync::Arc;
+
+use costcarve_app::{
+    ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, IntegrationPlan,
+    IntegrationRow, IpcError, MoversView, OrgView, QueryRows, Session, WorkspaceInfo,
+};
+use costcarve_core::ports::SystemClock;
+use tauri::State;
+
+type Reply<T> = Result<T, IpcError>;
+
+fn reply<T>(r: Result<T, costcarve_app::AppError>) -> Reply<T> {
+    r.map_err(IpcError::from)
+}
+
+/// The open workspace (the demo on first start).
+#[tauri::command]
+#[specta::specta]
+async fn workspace(session: State<'_, Session>) -> Reply<WorkspaceInfo> {
+    reply(session.workspace().await)
+}
+
+/// Opens the demo workspace.
+#[tauri::command]
+#[specta::specta]
+async fn open_demo(session: State<'_, Session>) -> Reply<WorkspaceInfo> {
+    reply(session.open_demo().await)
+}
+
+/// Opens a local folder.
+#[tauri::command]
+#[specta::specta]
+async fn open_folder(session: State<'_, Session>, path: String) -> Reply<WorkspaceInfo> {
+    reply(session.open_folder(&path).await)
+}
+
+/// Opens a payer through a connection.
+#[tauri::command]
+#[specta::specta]
+async fn open_connection(session: State<'_, Session>, name: String) -> Reply<WorkspaceInfo> {
+    reply(session.open_connection(&name).await)
+}
+
+/// The organization for the account picker.
+#[tauri::command]
+#[specta::specta]
+async fn organization(session: State<'_, Session>, refresh: bool) -> Reply<OrgView> {
+    reply(session.organization(refresh).await)
+}
+
+/// The integrations with their status.
+#[tauri::command]
+#[specta::specta]
+async fn integrations(session: State<'_, Session>) -> Reply<Vec<IntegrationRow>> {
+    reply(session.integrations().await)
+}
+
+/// What a create or an edit will make.
+#[tauri::command]
+#[specta::specta]
+async fn plan_integration(
+    session: State<'_, Session>,
+    name: String,
+    accounts: Vec<String>,
+    existing: Option<String>,
+) -> Reply<IntegrationPlan> {
+    reply(session.plan(&name, &accounts, existing.as_deref()).await)
+}
+
+/// Creates an integration.
+#[tauri::command]
+#[specta::specta]
+async fn create_integration(
+    session: State<'_, Session>,
+    name: String,
+    accounts: Vec<String>,
+    allow_shared: bool,
+) -> Reply<IntegrationRow> {
+    reply(
+        session
+            .create_integration(&name, &accounts, allow_shared)
+            .await,
+    )
+}
+
+/// Sets an integration's accounts (and name).
+#[tauri::command]
+#[specta::specta]
+async fn update_integration(
+    session: State<'_, Session>,
+    name: String,
+    accounts: Vec<String>,
+    rename: Option<String>,
+    allow_shared: bool,
+) -> Reply<IntegrationRow> {
+    reply(
+        session
+            .update_integration(&name, &accounts, rename, allow_shared)
+            .await,
+    )
+}
+
+/// Deletes an integration.
+#[tauri::command]
+#[specta::specta]
+async fn delete_integration(session: State<'_, Session>, name: String) -> Reply<()> {
+    reply(session.delete_integration(&name).await)
+}
+
+/// Repairs an integration (AWS).
+#[tauri::command]
+#[specta::specta]
+async fn repair_integration(session: State<'_, Session>, name: String) -> Reply<IntegrationRow> {
+    reply(session.repair_integration(&name).await)
+}
+
+/// A cost chart.
+#[tauri::command]
+#[specta::specta]
+async fn chart(session: State<'_, Session>, request: ChartRequest) -> Reply<ChartView> {
+    reply(session.chart(&request).await)
+}
+
+/// Top movers month over month.
+#[tauri::command]
+#[specta::specta]
+async fn movers(session: State<'_, Session>, integration: String) -> Reply<MoversView> {
+    reply(session.movers(&integration).await)
+}
+
+/// Runs confined SQL.
+#[tauri::command]
+#[specta::specta]
+async fn run_query(
+    session: State<'_, Session>,
+    integration: String,
+    sql: String,
+    max_rows: u32,
+) -> Reply<QueryRows> {
+    reply(session.query(&integration, &sql, max_rows).await)
+}
+
+/// Stops the running query.
+#[tauri::command]
+#[specta::specta]
+fn cancel_query(session: State<'_, Session>) -> bool {
+    session.cancel_query()
+}
+
+/// Asks where to save (a native dialog) and writes the chart there as
+/// `svg`, `png` or `csv`; `null` when the user cancelled.
+#[tauri::command]
+#[specta::specta]
+async fn export_chart(
+    app: tauri::AppHandle,
+    session: State<'_, Session>,
+    request: ChartRequest,
+    format: String,
+) -> Reply<Option<String>> {
+    let name = format!("{}-{}.{format}", request.integration, request.kind);
+    let Some(path) = save_path::ask(&app, &name, &format).await else {
+        return Ok(None);
+    };
+    reply(session.export_chart(&request, &format, &path).await)?;
+    Ok(Some(path))
+}
+
+/// Asks where to save and writes a query's rows as CSV; `null` when cancelled.
+#[tauri::command]
+#[specta::specta]
+async fn export_query(
+    app: tauri::AppHandle,
+    session: State<'_, Session>,
+    integration: String,
+    sql: String,
+) -> Reply<Option<String>> {
+    let Some(path) = save_path::ask(&app, &format!("{integration}-query.csv"), "csv").await else {
+        return Ok(None);
+    };
+    reply(session.export_query_csv(&integration, &sql, &path).await)?;
+    Ok(Some(path))
+}
+
+/// Saved connections (no secrets).
+#[tauri::command]
+#[specta::specta]
+fn connections(session: State<'_, Session>) -> Reply<Vec<ConnectionRow>> {
+    reply(session.connections())
+}
+
+/// Saves a connection; a secret key goes to the OS keyring only.
+#[tauri::command]
+#[specta::specta]
+fn add_connection(session: State<'_, Session>, form: ConnectionForm) -> Reply<()> {
+    reply(session.add_connection(form))
+}
+
+/// The prerequisites check of a connection.
+#[tauri::command]
+#[specta::specta]
+async fn test_connection(session: State<'_, Session>, name: String) -> Reply<Vec<CheckRow>> {
+    reply(session.test_connection(&name).await)
+}
+
+/// Removes a connection.
+#[tauri::command]
+#[specta::specta]
+fn remove_connection(session: State<'_, Session>, name: String) -> Reply<()> {
+    reply(session.remove_connection(&name))
+}
+
+mod save_path;
+
+/// The command set and its TypeScript bindings.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        workspace,
+        open_demo,
+        open_folder,
+        open_connection,
+        organization,
+        integrations,
+        plan_integration,
+        create_integration,
+        update_integration,
+        delete_integration,
+        repair_integration,
+        chart,
+        movers,
+        run_query,
+        cancel_query,
+        export_chart,
+        export_query,
+        connections,
+        add_connection,
+        test_connection,
+        remove_connection,
+    ])
+}
+
+/// The bindings' text, as committed in `ui/src/bindings.ts`.
+pub fn bindings() -> Result<String, String> {
+    let dir = tempfile_dir();
+    let path = dir.join("bindings.ts");
+    specta_builder()
+        .export(specta_typescript::Typescript::default(), &path)
+        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(text)
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("costcarve-bindings-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// Starts the app.
+pub fn run() {
+    let dirs = match Dirs::from_env() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("costcarve: {e}");
+            std::process::exit(2);
+        }
+    };
+    let builder = specta_builder();
+    let session = Session::new(dirs, Arc::new(SystemClock));
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(session)
+        .invoke_handler(builder.invoke_handler())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("costcarve: the window could not start: {e}");
+        std::process::exit(1);
+    }
+}
