@@ -223,6 +223,12 @@ impl Session {
         }
     }
 
+    /// Sets the size of a demo made on first start (smaller is faster).
+    pub fn with_demo_rows(mut self, rows: u64) -> Self {
+        self.demo_rows = rows;
+        self
+    }
+
     /// The folders in use.
     pub fn dirs(&self) -> &Dirs {
         &self.dirs

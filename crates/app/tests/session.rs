@@ -1,0 +1,250 @@
+//! The desktop's operations without a window, on the local demo workspace:
+//! what each screen gets back, and that errors cross as `{code, message}`.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use costcarve_app::{ChartRequest, ConnectionForm, Dirs, IpcError, Session};
+use costcarve_core::ports::FixedClock;
+
+fn session(home: &std::path::Path) -> Session {
+    Session::new(
+        Dirs {
+            config: home.join("config"),
+            data: home.join("data"),
+        },
+        Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap(),
+        )),
+    )
+    .with_demo_rows(20_000)
+}
+
+fn code(e: costcarve_app::AppError) -> String {
+    IpcError::from(e).code
+}
+
+#[tokio::test]
+async fn first_start_opens_the_demo_and_a_vi_goes_through_every_screen() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    let info = s.workspace().await.unwrap();
+    assert_eq!(info.kind, "demo");
+    assert!(home
+        .path()
+        .join("data/demo/costcarve-workspace.json")
+        .exists());
+
+    let org = s.organization(false).await.unwrap();
+    assert!(org.accounts.len() > 20);
+    let acme: Vec<String> = org
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.tags
+                .iter()
+                .any(|(k, v)| k == "customer" && v == "acme-retail")
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    assert!(acme.len() >= 2);
+
+    // Review: the view names exactly those accounts.
+    let plan = s.plan("Acme Retail", &acme, None).await.unwrap();
+    assert_eq!(plan.added.len(), acme.len());
+    for a in &acme {
+        assert!(
+            plan.view_sql.contains(&format!("'{a}'")),
+            "{}",
+            plan.view_sql
+        );
+    }
+    let vi = s
+        .create_integration("Acme Retail", &acme, false)
+        .await
+        .unwrap();
+    assert_eq!(vi.status, "local");
+    let org = s.organization(false).await.unwrap();
+    assert!(org
+        .accounts
+        .iter()
+        .filter(|a| acme.contains(&a.id))
+        .all(|a| a.integrations == ["Acme Retail"]));
+
+    // The chart by account shows only its accounts, and its total is the
+    // sum of its points.
+    let req = ChartRequest {
+        integration: "acme retail".into(),
+        kind: "account".into(),
+        from: Some("2026-05-01".into()),
+        to: Some("2026-11-01".into()),
+        group_by: None,
+        large: false,
+    };
+    let chart = s.chart(&req).await.unwrap();
+    assert!(chart.svg.starts_with("<svg"), "{}", &chart.svg[..40]);
+    assert!(chart.points.iter().all(|p| acme.contains(&p.keys[0])));
+    let sum: rust_decimal::Decimal = chart
+        .points
+        .iter()
+        .map(|p| p.amount.parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    assert!(
+        (sum - chart.total.parse::<rust_decimal::Decimal>().unwrap()).abs()
+            < rust_decimal::Decimal::new(5, 2)
+    );
+    let movers = s.movers("Acme Retail").await.unwrap();
+    assert_eq!(
+        (
+            movers.previous_month.as_str(),
+            movers.current_month.as_str()
+        ),
+        ("2026-09", "2026-10")
+    );
+    assert!(!movers.movers.is_empty());
+
+    // Exports write real files.
+    for (format, magic) in [
+        ("png", &b"\x89PNG"[..]),
+        ("svg", &b"<svg"[..]),
+        ("csv", &b"period,account"[..]),
+    ] {
+        let path = home.path().join(format!("chart.{format}"));
+        s.export_chart(&req, format, path.to_str().unwrap())
+            .await
+            .unwrap();
+        assert!(std::fs::read(&path).unwrap().starts_with(magic), "{format}");
+    }
+
+    // Edit: the diff preview, then the change.
+    let mut next = acme[1..].to_vec();
+    let other = org
+        .accounts
+        .iter()
+        .find(|a| a.integrations.is_empty() && !acme.contains(&a.id))
+        .unwrap()
+        .id
+        .clone();
+    next.push(other.clone());
+    let plan = s
+        .plan("Acme Retail", &next, Some("Acme Retail"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (plan.added.clone(), plan.removed.clone()),
+        (vec![other.clone()], vec![acme[0].clone()])
+    );
+    let vi = s
+        .update_integration("Acme Retail", &next, None, false)
+        .await
+        .unwrap();
+    assert_eq!(vi.accounts.len(), acme.len());
+    assert!(vi.accounts.contains(&other));
+
+    // Queries: an escape is refused with its code; a legit one answers.
+    let err = s
+        .query("Acme Retail", "SELECT * FROM costcarve.vi_other", 100)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "query_rejected");
+    let rows = s
+        .query(
+            "Acme Retail",
+            "SELECT count(DISTINCT line_item_usage_account_id) AS n FROM cur",
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.rows[0][0].as_deref(),
+        Some(next.len().to_string().as_str())
+    );
+    assert!(
+        rows.executed_sql.contains("vi_acme_retail"),
+        "{}",
+        rows.executed_sql
+    );
+    let csv = home.path().join("q.csv");
+    assert_eq!(
+        s.export_query_csv(
+            "Acme Retail",
+            "SELECT 1 AS one FROM cur LIMIT 3",
+            csv.to_str().unwrap()
+        )
+        .await
+        .unwrap(),
+        3
+    );
+
+    // Delete; then it is gone, and asking for it says what exists.
+    s.delete_integration("Acme Retail").await.unwrap();
+    assert!(s.integrations().await.unwrap().is_empty());
+    let err = s.chart(&req).await.unwrap_err();
+    assert_eq!(code(err), "not_found");
+}
+
+#[tokio::test]
+async fn bad_input_crosses_as_code_and_message() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    let e = IpcError::from(
+        s.create_integration("bad/name", &["123456789012".into()], false)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, "invalid_input");
+    assert!(
+        e.message.contains("cannot be an integration name"),
+        "{}",
+        e.message
+    );
+    let e = IpcError::from(
+        s.create_integration("Fine", &["12".into()], false)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, "invalid_input");
+    let req = ChartRequest {
+        integration: "nope".into(),
+        kind: "pie".into(),
+        from: None,
+        to: None,
+        group_by: None,
+        large: false,
+    };
+    assert_eq!(code(s.chart(&req).await.unwrap_err()), "not_found");
+    let e = IpcError::from(s.repair_integration("x").await.unwrap_err());
+    assert!(e.message.contains("nothing to repair"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn a_connection_form_keeps_its_secret_out_of_every_reply_and_file() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    let form = ConnectionForm {
+        name: "payer".into(),
+        profile: None,
+        access_key_id: Some("AKIAEXAMPLE".into()),
+        secret_access_key: Some("very-secret-value-123".into()),
+        region: Some("us-east-1".into()),
+        role_arn: None,
+        external_id: None,
+        cur_table: "cur.cur2".into(),
+        workgroup: "primary".into(),
+        results: "s3://results-bucket/athena/".into(),
+        views_database: None,
+    };
+    s.add_connection(form.clone()).unwrap();
+    let listed = serde_json::to_string(&s.connections().unwrap()).unwrap();
+    assert!(listed.contains("access keys in the OS keyring"), "{listed}");
+    assert!(!listed.contains("very-secret-value-123"));
+    let saved = std::fs::read_to_string(home.path().join("config/connections.json")).unwrap();
+    assert!(!saved.contains("very-secret-value-123"), "{saved}");
+    let mut bad = form;
+    bad.name = "other".into();
+    bad.results = "bucket/no-scheme".into();
+    let e = IpcError::from(s.add_connection(bad).unwrap_err());
+    assert_eq!(e.code, "invalid_input");
+    s.remove_connection("payer").unwrap();
+    assert_eq!(code(s.remove_connection("payer").unwrap_err()), "not_found");
+}
