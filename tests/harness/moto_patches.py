@@ -469,6 +469,28 @@ def _get_query_results(self: AthenaBackend, exec_id: str) -> Any:
     return _original_get_query_results(self, exec_id)
 
 
+ATHENA_RESULTS_PAGE = 1000  # GetQueryResults' largest page in AWS
+
+
+def _get_query_results_response(self: AthenaResponse) -> str:
+    """GetQueryResults paged as AWS pages it (moto returns every row at once):
+    at most MaxResults rows (1-1000, default 1000), NextToken to go on."""
+    exec_id = self._get_param("QueryExecutionId")
+    max_results = self._get_param("MaxResults") or ATHENA_RESULTS_PAGE
+    if not 1 <= int(max_results) <= ATHENA_RESULTS_PAGE:
+        raise JsonRESTError("InvalidRequestException",
+                            f"MaxResults must be between 1 and {ATHENA_RESULTS_PAGE}")
+    token = self._get_param("NextToken")
+    start = int(token) if token and token.isdigit() else 0
+    answer = self.athena_backend.get_query_results(exec_id).to_dict()
+    rows = answer["ResultSet"]["Rows"]
+    end = start + int(max_results)
+    answer["ResultSet"]["Rows"] = rows[start:end]
+    if end < len(rows):
+        answer["NextToken"] = str(end)
+    return json.dumps(answer)
+
+
 def _get_query_execution_response(self: AthenaResponse) -> str:
     body = _original_get_query_execution_response(self)
     execution = self.athena_backend.executions[self._get_param("QueryExecutionId")]
@@ -657,6 +679,7 @@ def install() -> None:
     AthenaBackend.start_query_execution = _start_query_execution
     AthenaBackend.get_query_results = _get_query_results
     AthenaResponse.get_query_execution = _get_query_execution_response
+    AthenaResponse.get_query_results = _get_query_results_response
 
     CostExplorerResponse.call_action = _ce_call_action
     CostExplorerResponse.get_cost_forecast = _get_cost_forecast

@@ -540,3 +540,26 @@ def test_moto_reset_clears_faults_and_the_ce_log(tmp_path, monkeypatch):
         assert control(emu, "PUT", "/moto-api/costcarve/ce-requests")[0] == 405
     finally:
         emulators("down", state_dir=tmp_path / "emu")
+
+
+def test_get_query_results_pages_like_aws(emu, aws):
+    athena = aws("athena")
+    rows = [{"Data": [{"VarCharValue": "n"}]}] + [{"Data": [{"VarCharValue": str(i)}]} for i in range(2300)]
+    status, _ = harness.http("POST", f"{emu.exports['AWS_ENDPOINT_URL']}/moto-api/static/athena/query-results",
+                             {"results": [{"rows": rows, "column_info": [{"Name": "n", "Type": "integer"}]}]})
+    assert status == 201
+    qid = athena.start_query_execution(QueryString="SELECT n FROM t", WorkGroup="costcarve")["QueryExecutionId"]
+    got, token, pages = [], None, 0
+    while True:
+        kw = {"QueryExecutionId": qid, "MaxResults": 1000}
+        if token:
+            kw["NextToken"] = token
+        page = athena.get_query_results(**kw)
+        pages += 1
+        got += page["ResultSet"]["Rows"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 3 and got == rows
+    with pytest.raises(athena.exceptions.InvalidRequestException):
+        athena.get_query_results(QueryExecutionId=qid, MaxResults=1001)

@@ -1260,3 +1260,116 @@ async fn connections_by_profile_with_a_services_section_by_keyring_keys_and_by_a
     let out = p.run_on("a", &["connection", "remove", "by-keys"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn large_athena_results_come_from_the_result_file_and_ctrl_c_stops_a_query() {
+    let p = Payer::up(&["--accounts", "4", "--health-delay-seconds", "0.2"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids = p.customer_accounts(&customer_of(&accounts, 0));
+    p.cc(&["vi", "create", "Acme", "--accounts", &ids.join(",")]);
+
+    // 2,500 rows: more than one GetQueryResults page.
+    let mut rows =
+        vec![r#"{"Data": [{"VarCharValue": "n"}, {"VarCharValue": "label"}]}"#.to_string()];
+    rows.extend((0..2500).map(|i| {
+        format!(r#"{{"Data": [{{"VarCharValue": "{i}"}}, {{"VarCharValue": "row {i}"}}]}}"#)
+    }));
+    let canned = format!(
+        r#"{{"results": [{{"rows": [{}], "column_info": [{{"Name": "n", "Type": "integer"}}, {{"Name": "label", "Type": "varchar"}}]}}]}}"#,
+        rows.join(",")
+    );
+    p.moto("POST", "/moto-api/static/athena/query-results", &canned);
+    let (out, err) = p.cc(&[
+        "sql",
+        "Acme",
+        "SELECT line_item_usage_account_id AS n FROM cur",
+        "--max-rows",
+        "5000",
+        "--json",
+    ]);
+    let result: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(result["rows"].as_array().unwrap().len(), 2500);
+    assert_eq!(
+        result["rows"][2499],
+        serde_json::json!(["2499", "row 2499"])
+    );
+    assert_eq!(result["truncated"], false);
+    assert!(
+        err.contains("rows read from s3://costcarve-emu-athena-results-"),
+        "{err}"
+    );
+
+    // A slow query, stopped with Ctrl-C: Athena is told (StopQueryExecution).
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "count\\(\\*\\)", "times": 1, "running_ms": 20000}"#,
+    );
+    let mut child = p
+        .command(
+            "a",
+            &[
+                "--connection",
+                "emu",
+                "sql",
+                "Acme",
+                "SELECT count(*) FROM cur",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !p
+        .athena_queries()
+        .await
+        .iter()
+        .any(|q| q.contains("count(*)"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the query never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stopped well before the query would end"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stopping the query") && err.contains("cancelled"),
+        "{err}"
+    );
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
+    let athena = aws_sdk_athena::Client::new(&conf);
+    let ids = athena
+        .list_query_executions()
+        .work_group("costcarve")
+        .send()
+        .await
+        .unwrap();
+    let mut states = Vec::new();
+    for id in ids.query_execution_ids() {
+        let q = athena
+            .get_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await
+            .unwrap();
+        let q = q.query_execution().unwrap();
+        if q.query().unwrap_or_default().contains("count(*)") {
+            states.push(q.status().unwrap().state().unwrap().as_str().to_string());
+        }
+    }
+    assert_eq!(states, ["CANCELLED"]);
+}
