@@ -57,9 +57,10 @@ impl fmt::Display for SecretKey {
     }
 }
 
-/// A value that is never printed: `Debug` and `Display` show a placeholder.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A value that is never printed (`Debug` shows a placeholder) and cannot be
+/// serialized: it implements no `Serialize`, so it cannot end up in a file,
+/// a log line or an IPC reply by accident.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -89,15 +90,23 @@ impl fmt::Debug for Secret {
 }
 
 /// Access keys kept for a connection that does not use a profile.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct AccessKeys {
     /// The key id (not secret on its own, kept with the secret for simplicity).
     pub access_key_id: String,
     /// The secret key.
     pub secret_access_key: Secret,
     /// A session token, for temporary keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_token: Option<Secret>,
+}
+
+/// How access keys are written into their keyring entry (and only there).
+#[derive(Serialize, Deserialize)]
+struct StoredKeys {
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_token: Option<String>,
 }
 
 /// Where secrets are kept. The product uses [`Keyring`]; it is a trait so
@@ -166,8 +175,14 @@ pub fn access_keys(
     let key = SecretKey::connection(connection);
     match store.get(&key)? {
         None => Ok(None),
-        Some(s) => serde_json::from_str(s.expose())
-            .map(Some)
+        Some(s) => serde_json::from_str::<StoredKeys>(s.expose())
+            .map(|k| {
+                Some(AccessKeys {
+                    access_key_id: k.access_key_id,
+                    secret_access_key: Secret(k.secret_access_key),
+                    session_token: k.session_token.map(Secret),
+                })
+            })
             .map_err(|_| SecretError::Damaged(key.to_string())),
     }
 }
@@ -179,7 +194,12 @@ pub fn set_access_keys(
     keys: &AccessKeys,
 ) -> Result<(), SecretError> {
     let key = SecretKey::connection(connection);
-    let text = serde_json::to_string(keys).map_err(|_| SecretError::Damaged(key.to_string()))?;
+    let stored = StoredKeys {
+        access_key_id: keys.access_key_id.clone(),
+        secret_access_key: keys.secret_access_key.expose().to_string(),
+        session_token: keys.session_token.as_ref().map(|t| t.expose().to_string()),
+    };
+    let text = serde_json::to_string(&stored).map_err(|_| SecretError::Damaged(key.to_string()))?;
     store.set(&key, &Secret(text))
 }
 
