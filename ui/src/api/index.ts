@@ -1,0 +1,129 @@
+// The only module that talks to the backend. It calls the generated
+// `commands` (ui/src/bindings.ts, never edited by hand), turns each
+// `{status: "ok" | "error"}` result into its value, and throws an `ApiError`
+// `{code, message}` otherwise. Components import from here, never from the
+// bindings.
+
+import {
+  commands,
+  type AccountRow,
+  type ChartRequest_Deserialize,
+  type ChartView_Serialize,
+  type CheckRow_Serialize,
+  type ConnectionForm_Deserialize,
+  type ConnectionRow_Serialize,
+  type IntegrationPlan,
+  type IntegrationRow_Serialize,
+  type IpcError,
+  type Mover,
+  type MoversView,
+  type OrgView_Serialize,
+  type QueryRows,
+  type UnitRow_Serialize,
+  type WorkspaceInfo_Serialize,
+} from "../bindings";
+
+export type WorkspaceInfo = WorkspaceInfo_Serialize;
+export type OrgView = OrgView_Serialize;
+export type UnitRow = UnitRow_Serialize;
+export type IntegrationRow = IntegrationRow_Serialize;
+export type ChartRequest = ChartRequest_Deserialize;
+export type ChartView = ChartView_Serialize;
+export type CheckRow = CheckRow_Serialize;
+export type ConnectionForm = ConnectionForm_Deserialize;
+export type ConnectionRow = ConnectionRow_Serialize;
+export type { AccountRow, IntegrationPlan, Mover, MoversView, QueryRows };
+
+/** A failed call: the backend's `{code, message}`, the message saying what to do next. */
+export class ApiError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Code used when the call never reached a command (no IPC, bad reply). */
+export const IPC_FAILURE = "ipc";
+
+function isIpcError(e: unknown): e is IpcError {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as IpcError).code === "string" &&
+    typeof (e as IpcError).message === "string"
+  );
+}
+
+/** Anything thrown or returned as an error, as an `ApiError`. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (isIpcError(e)) return new ApiError(e.code, e.message);
+  if (e instanceof Error) return new ApiError(IPC_FAILURE, e.message);
+  // Tauri rejects with a plain string when a command is unknown or not allowed.
+  return new ApiError(IPC_FAILURE, typeof e === "string" ? e : "the app's backend did not answer");
+}
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: IpcError };
+
+/** The value of an ok result; an `ApiError` for an error result or a failed call. */
+export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
+  try {
+    result = await call;
+  } catch (e) {
+    throw toApiError(e);
+  }
+  if (result.status === "ok") return result.data;
+  throw toApiError(result.error);
+}
+
+/** Most rows a query shows (the CSV export takes them all). */
+export const QUERY_MAX_ROWS = 1000;
+
+export const api = {
+  workspace: () => unwrap(commands.workspace()),
+  openDemo: () => unwrap(commands.openDemo()),
+  openFolder: (path: string) => unwrap(commands.openFolder(path)),
+  openConnection: (name: string) => unwrap(commands.openConnection(name)),
+
+  organization: (refresh: boolean) => unwrap(commands.organization(refresh)),
+
+  integrations: () => unwrap(commands.integrations()),
+  planIntegration: (name: string, accounts: string[], existing: string | null) =>
+    unwrap(commands.planIntegration(name, accounts, existing)),
+  createIntegration: (name: string, accounts: string[], allowShared: boolean) =>
+    unwrap(commands.createIntegration(name, accounts, allowShared)),
+  updateIntegration: (name: string, accounts: string[], rename: string | null, allowShared: boolean) =>
+    unwrap(commands.updateIntegration(name, accounts, rename, allowShared)),
+  deleteIntegration: (name: string) => unwrap(commands.deleteIntegration(name)).then(() => undefined),
+  repairIntegration: (name: string) => unwrap(commands.repairIntegration(name)),
+
+  chart: (request: ChartRequest) => unwrap(commands.chart(request)),
+  movers: (integration: string) => unwrap(commands.movers(integration)),
+  /** Path written, or `null` when the user cancelled the save dialog. */
+  exportChart: (request: ChartRequest, format: "png" | "svg" | "csv") =>
+    unwrap(commands.exportChart(request, format)),
+
+  runQuery: (integration: string, sql: string, maxRows: number = QUERY_MAX_ROWS) =>
+    unwrap(commands.runQuery(integration, sql, maxRows)),
+  /** Whether a running query was told to stop. */
+  cancelQuery: async (): Promise<boolean> => {
+    try {
+      return await commands.cancelQuery();
+    } catch (e) {
+      throw toApiError(e);
+    }
+  },
+  /** Path written, or `null` when the user cancelled the save dialog. */
+  exportQuery: (integration: string, sql: string) => unwrap(commands.exportQuery(integration, sql)),
+
+  connections: () => unwrap(commands.connections()),
+  /** The form's secret goes to the OS keyring; nothing of it comes back. */
+  addConnection: (form: ConnectionForm) => unwrap(commands.addConnection(form)).then(() => undefined),
+  testConnection: (name: string) => unwrap(commands.testConnection(name)),
+  removeConnection: (name: string) => unwrap(commands.removeConnection(name)).then(() => undefined),
+};
+
+export type Api = typeof api;

@@ -1,0 +1,347 @@
+// An in-memory backend for working on the UI in a plain browser
+// (`npm run dev:mock`). Only loaded in `--mode mock`; production builds
+// leave it out. URL options: `?accounts=10000` (organization size),
+// `?kind=aws` (an AWS-looking workspace with drift and request counts).
+
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type {
+  AccountRow,
+  ChartRequest,
+  ChartView,
+  CheckRow,
+  ConnectionForm,
+  ConnectionRow,
+  IntegrationRow,
+  OrgView,
+  UnitRow,
+  WorkspaceInfo,
+} from "../api";
+
+type Args = Record<string, unknown>;
+
+const params = new URLSearchParams(location.search);
+const ACCOUNTS = Math.max(1, Number(params.get("accounts") ?? "60") || 60);
+const AWS = params.get("kind") === "aws";
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const CUSTOMERS = ["Acme Retail", "Borealis Health", "Cobalt Logistics", "Dunmore Foods", "Elm Street Media"];
+
+function makeOrg(): OrgView {
+  const rand = rng(42);
+  const units: UnitRow[] = [{ id: "r-root", name: "Root", parent_id: null, path: "" }];
+  const unit = (id: string, name: string, parent: string) => {
+    const p = units.find((u) => u.id === parent)!;
+    units.push({ id, name, parent_id: parent, path: p.path ? `${p.path}/${name}` : name });
+  };
+  unit("ou-cust", "Customers", "r-root");
+  unit("ou-shared", "Shared services", "r-root");
+  unit("ou-sandbox", "Sandbox", "r-root");
+  const extra = Math.max(0, Math.ceil(ACCOUNTS / 40) - CUSTOMERS.length);
+  const customers = [...CUSTOMERS, ...Array.from({ length: extra }, (_, i) => `Customer ${String(i + 1).padStart(3, "0")}`)];
+  customers.forEach((c, i) => {
+    unit(`ou-c${i}`, c, "ou-cust");
+    unit(`ou-c${i}-prod`, "prod", `ou-c${i}`);
+    unit(`ou-c${i}-dev`, "dev", `ou-c${i}`);
+  });
+  const leafs = units.filter((u) => u.name === "prod" || u.name === "dev" || u.id === "ou-shared" || u.id === "ou-sandbox");
+  const accounts: AccountRow[] = [];
+  const used = new Set<string>();
+  for (let i = 0; i < ACCOUNTS; i++) {
+    let id = "";
+    do id = String(Math.floor(100000000000 + rand() * 899999999999)); while (used.has(id));
+    used.add(id);
+    const u = i === 0 ? units[0] : leafs[i % leafs.length];
+    const customer = u.path.startsWith("Customers/") ? u.path.split("/")[1] : null;
+    const env = u.name === "prod" || u.name === "dev" ? u.name : u.name.toLowerCase();
+    const tags: [string, string][] = [["env", env]];
+    if (customer) tags.unshift(["customer", customer.toLowerCase().replace(/ /g, "-")]);
+    if (rand() < 0.3) tags.push(["team", ["data", "web", "platform"][Math.floor(rand() * 3)]]);
+    accounts.push({
+      id,
+      name: i === 0 ? "MSP Payer" : `${customer ?? u.name} ${env} ${Math.floor(i / leafs.length) + 1}`,
+      status: rand() < 0.02 ? "SUSPENDED" : "ACTIVE",
+      unit_id: u.id,
+      unit_path: u.path,
+      tags,
+      integrations: [],
+    });
+  }
+  return { units, accounts, fetched_at: AWS ? new Date().toISOString() : null };
+}
+
+const org = makeOrg();
+let integrations: IntegrationRow[] = [];
+let connections: ConnectionRow[] = [];
+let workspace: WorkspaceInfo = AWS
+  ? { kind: "aws", label: "prod-payer", payer: "235004010531", data_as_of: new Date().toISOString() }
+  : { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null };
+let ceTotal = 0;
+let running: (() => void) | null = null;
+
+function fail(code: string, message: string): never {
+  throw { code, message };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function members() {
+  for (const a of org.accounts) {
+    a.integrations = integrations.filter((v) => v.accounts.includes(a.id)).map((v) => v.name);
+  }
+}
+
+function find(name: string): IntegrationRow {
+  return integrations.find((v) => v.name.toLowerCase() === name.toLowerCase()) ?? fail("not_found", `no integration named '${name}': see the Integrations screen`);
+}
+
+function row(name: string, accounts: string[], prev?: IntegrationRow): IntegrationRow {
+  return {
+    id: prev?.id ?? crypto.randomUUID(),
+    name,
+    accounts: [...accounts].sort(),
+    status: AWS ? "healthy" : "local",
+    status_detail: null,
+    revision: (prev?.revision ?? 0) + 1,
+    view_name: `vi_${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`,
+    billing_view_arn: AWS ? `arn:aws:billing::235004010531:billingview/custom-${name}` : null,
+    updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  };
+}
+
+function checkName(name: string) {
+  if (!/^[ a-zA-Z0-9_+=.\-@]{1,128}$/.test(name)) {
+    fail("invalid_input", `name '${name}' is not valid: use 1-128 letters, digits, spaces or _+=.-@`);
+  }
+}
+
+function checkShared(name: string | null, accounts: string[], allow: boolean) {
+  if (allow) return;
+  const before = name ? find(name).accounts : [];
+  for (const id of accounts.filter((x) => !before.includes(x))) {
+    const other = integrations.find((v) => v.name !== name && v.accounts.includes(id));
+    if (other) fail("conflict", `account ${id} is already in '${other.name}': tick "allow shared" to add it here too`);
+  }
+}
+
+function chart(req: ChartRequest): ChartView {
+  const vi = find(req.integration);
+  const rand = rng(vi.accounts.length * 7 + req.kind.length);
+  const w = 1100;
+  const h = 560;
+  const bars = req.kind === "daily" ? 30 : 13;
+  const colors = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"];
+  let body = "";
+  let total = 0;
+  for (let i = 0; i < bars; i++) {
+    let y = h - 40;
+    for (let s = 0; s < (req.kind === "daily" ? 1 : 5); s++) {
+      const v = 10 + rand() * 60;
+      total += v * 37.3;
+      body += `<rect x="${70 + i * ((w - 100) / bars)}" y="${y - v}" width="${(w - 100) / bars - 6}" height="${v}" fill="${colors[s]}"/>`;
+      y -= v;
+    }
+  }
+  const fs = req.large ? 28 : 18;
+  const svg = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><rect width="${w}" height="${h}" fill="#fff"/><text x="14" y="${fs + 8}" font-family="sans-serif" font-size="${fs}" fill="#222">${vi.name}: ${req.kind} (mock)</text>${body}</svg>`;
+  const requests = AWS ? 1 + Math.floor(rand() * 3) : null;
+  if (requests) ceTotal += requests;
+  return {
+    svg,
+    points: [],
+    total: total.toFixed(2),
+    currency: "USD",
+    from: req.from ?? "2025-11-01",
+    to: req.to ?? "2026-11-27",
+    data_as_of: "2026-11-26",
+    ce_requests: requests,
+    ce_requests_total: requests ? ceTotal : null,
+  };
+}
+
+async function handle(cmd: string, a: Args): Promise<unknown> {
+  switch (cmd) {
+    case "workspace":
+      await sleep(300);
+      return workspace;
+    case "open_demo":
+      await sleep(300);
+      workspace = { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null };
+      return workspace;
+    case "open_folder":
+      await sleep(300);
+      if (!String(a.path).startsWith("/")) fail("not_a_workspace", `'${String(a.path)}' is not a workspace folder: give an absolute path`);
+      workspace = { kind: "local", label: String(a.path), payer: null, data_as_of: null };
+      return workspace;
+    case "open_connection":
+      await sleep(1200);
+      workspace = { kind: "aws", label: String(a.name), payer: "235004010531", data_as_of: new Date().toISOString() };
+      return workspace;
+    case "organization":
+      await sleep(ACCOUNTS > 1000 ? 600 : 150);
+      members();
+      return { ...org, accounts: org.accounts.map((x) => ({ ...x })) };
+    case "integrations":
+      await sleep(100);
+      return integrations;
+    case "plan_integration": {
+      await sleep(120);
+      const name = String(a.name).trim();
+      checkName(name);
+      const accounts = [...new Set(a.accounts as string[])].sort();
+      if (accounts.length === 0) fail("invalid_input", "an integration needs at least one account");
+      const before = a.existing ? find(String(a.existing)).accounts : [];
+      return {
+        name,
+        accounts,
+        added: accounts.filter((x) => !before.includes(x)),
+        removed: before.filter((x) => !accounts.includes(x)),
+        view_sql: `CREATE OR REPLACE VIEW "costcarve"."vi_${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}" AS SELECT * FROM cur WHERE line_item_usage_account_id IN (${accounts.map((x) => `'${x}'`).join(", ")})`,
+        billing_filter: AWS
+          ? JSON.stringify({ dimensions: { key: "LINKED_ACCOUNT", values: accounts } })
+          : "none: a local workspace has no billing view (the view above is the whole scope)",
+      };
+    }
+    case "create_integration": {
+      await sleep(AWS ? 2500 : 600);
+      const name = String(a.name).trim();
+      checkName(name);
+      if (integrations.some((v) => v.name.toLowerCase() === name.toLowerCase())) fail("conflict", `'${name}' exists already: pick another name`);
+      checkShared(null, a.accounts as string[], Boolean(a.allowShared));
+      const r = row(name, a.accounts as string[]);
+      integrations = [...integrations, r];
+      return r;
+    }
+    case "update_integration": {
+      await sleep(500);
+      const prev = find(String(a.name));
+      const name = a.rename ? String(a.rename) : prev.name;
+      checkName(name);
+      checkShared(prev.name, a.accounts as string[], Boolean(a.allowShared));
+      const r = row(name, a.accounts as string[], prev);
+      integrations = integrations.map((v) => (v === prev ? r : v));
+      return r;
+    }
+    case "delete_integration":
+      await sleep(300);
+      find(String(a.name));
+      integrations = integrations.filter((v) => v.name.toLowerCase() !== String(a.name).toLowerCase());
+      return null;
+    case "repair_integration": {
+      await sleep(800);
+      const prev = find(String(a.name));
+      const r = { ...prev, status: "healthy", status_detail: null };
+      integrations = integrations.map((v) => (v === prev ? r : v));
+      return r;
+    }
+    case "chart":
+      await sleep(250);
+      return chart(a.request as ChartRequest);
+    case "movers": {
+      await sleep(150);
+      find(String(a.integration));
+      const services = ["AmazonEC2", "AmazonRDS", "AmazonS3", "AWSLambda", "AmazonCloudFront", "AmazonDynamoDB"];
+      return {
+        previous_month: "2026-09",
+        current_month: "2026-10",
+        movers: services.map((s, i) => {
+          const p = 1000 / (i + 1);
+          const c = p * (i % 2 ? 0.8 : 1.3);
+          return { service: s, previous: p.toFixed(2), current: c.toFixed(2), change: (c - p).toFixed(2) };
+        }),
+      };
+    }
+    case "run_query": {
+      const sql = String(a.sql);
+      find(String(a.integration));
+      if (/\b(drop|insert|delete|information_schema)\b/i.test(sql) || /from\s+(?!cur\b)\w/i.test(sql)) {
+        fail("query_rejected", "the query may read only `cur` (this integration's rows): remove the other table");
+      }
+      const stopped = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), /sleep/i.test(sql) ? 8000 : 700);
+        running = () => {
+          clearTimeout(t);
+          resolve(true);
+        };
+      });
+      running = null;
+      if (stopped) fail("engine", "the query was cancelled");
+      return {
+        columns: ["service", "cost", "note"],
+        rows: [
+          ["AmazonEC2", "1234.56", null],
+          ["AmazonRDS", "456.70", "db"],
+          ["AmazonS3", "12.00", null],
+        ],
+        truncated: false,
+        executed_sql: `SELECT * FROM (${sql}) -- confined to ${String(a.integration)}`,
+      };
+    }
+    case "cancel_query":
+      if (running) {
+        running();
+        return true;
+      }
+      return false;
+    case "export_chart":
+      await sleep(300);
+      return `/home/user/Downloads/${(a.request as ChartRequest).integration}-${(a.request as ChartRequest).kind}.${String(a.format)}`;
+    case "export_query":
+      await sleep(600);
+      return `/home/user/Downloads/${String(a.integration)}-query.csv`;
+    case "connections":
+      return connections;
+    case "add_connection": {
+      const f = a.form as ConnectionForm;
+      if (!f.name?.trim()) fail("invalid_input", "the connection needs a name");
+      if (!f.cur_table.includes(".")) fail("invalid_input", `CUR table '${f.cur_table}' needs the database too: DB.TABLE`);
+      if (!f.results.startsWith("s3://")) fail("invalid_input", `results '${f.results}' is not an S3 location: use s3://bucket/prefix/`);
+      connections = [
+        ...connections.filter((c) => c.name !== f.name),
+        {
+          name: f.name.trim(),
+          credentials: f.access_key_id ? "access keys in the OS keyring" : f.profile ? `profile ${f.profile}` : "default credentials",
+          region: f.region ?? null,
+          role_arn: f.role_arn ?? null,
+          cur_table: f.cur_table,
+          workgroup: f.workgroup,
+          results: f.results,
+          views_database: f.views_database ?? "costcarve_views",
+        },
+      ];
+      return null;
+    }
+    case "test_connection": {
+      await sleep(900);
+      const checks: CheckRow[] = [
+        { name: "credentials", ok: true, detail: "arn:aws:sts::235004010531:assumed-role/costcarve", fix: null },
+        { name: "management account", ok: true, detail: "235004010531 is the organization's management account", fix: null },
+        { name: "CUR table", ok: false, detail: "table cur.cur2 not found in Glue", fix: "check the CUR table name (DB.TABLE) in the connection" },
+      ];
+      return checks;
+    }
+    case "remove_connection":
+      if (!connections.some((c) => c.name === a.name)) fail("not_found", `no connection named '${String(a.name)}'`);
+      connections = connections.filter((c) => c.name !== a.name);
+      return null;
+    default:
+      fail("engine", `the mock backend has no command '${cmd}'`);
+  }
+}
+
+export function installMockBackend(): void {
+  // A first integration, so the screens have something to show.
+  const acme = org.accounts.filter((x) => x.tags.some(([k, v]) => k === "customer" && v === "acme-retail")).map((x) => x.id);
+  integrations = [row("Acme Retail", acme)];
+  if (AWS) {
+    const borealis = org.accounts.filter((x) => x.tags.some(([k, v]) => k === "customer" && v === "borealis-health")).map((x) => x.id);
+    integrations.push({ ...row("Borealis Health", borealis), status: "drift", status_detail: "the billing view has 1 account the Athena view lacks" });
+  }
+  mockIPC((cmd, payload) => handle(cmd, (payload ?? {}) as Args));
+}

@@ -1,0 +1,155 @@
+// What the backend said, kept for the screens: the open workspace, the
+// integrations, the organization (for the picker) and cached charts. Large
+// values are `$state.raw` (replaced whole, never proxied).
+
+import {
+  api,
+  type ChartRequest,
+  type ChartView,
+  type IntegrationRow,
+  type MoversView,
+  type OrgView,
+  type WorkspaceInfo,
+} from "../api";
+import { app } from "./app.svelte";
+
+class DataState {
+  workspace = $state.raw<WorkspaceInfo | null>(null);
+  /** What a long workspace operation is doing, while it runs. */
+  busy = $state<string | null>(null);
+
+  integrations = $state.raw<IntegrationRow[]>([]);
+  integrationsLoaded = $state(false);
+  integrationsLoading = $state(false);
+
+  org = $state.raw<OrgView | null>(null);
+  orgLoading = $state(false);
+
+  /** Bumped whenever another workspace opens: late answers for the old one are dropped. */
+  generation = $state(0);
+
+  #orgPromise: Promise<OrgView> | null = null;
+  #charts = new Map<string, ChartView>();
+  #movers = new Map<string, MoversView>();
+
+  /** Opens what the backend has open (the demo on first start). */
+  async start(): Promise<void> {
+    await this.#open("Opening the workspace… (the demo's data is generated on first start)", () => api.workspace());
+  }
+
+  /** Whether it opened (else the banner says why); the same for the two below. */
+  openDemo(): Promise<boolean> {
+    return this.#open("Opening the demo workspace…", () => api.openDemo());
+  }
+
+  openFolder(path: string): Promise<boolean> {
+    return this.#open(`Opening ${path}…`, () => api.openFolder(path));
+  }
+
+  openConnection(name: string): Promise<boolean> {
+    return this.#open(`Opening connection ${name}: reading the organization and the integrations…`, () =>
+      api.openConnection(name),
+    );
+  }
+
+  async #open(busy: string, action: () => Promise<WorkspaceInfo>): Promise<boolean> {
+    this.busy = busy;
+    try {
+      const info = await app.attempt(action);
+      if (!info) return false;
+      this.workspace = info;
+      this.#forgetWorkspace();
+      app.selectVi(null);
+    } finally {
+      this.busy = null;
+    }
+    await this.reloadIntegrations();
+    return true;
+  }
+
+  #forgetWorkspace(): void {
+    this.generation++;
+    this.integrations = [];
+    this.integrationsLoaded = false;
+    this.org = null;
+    this.#orgPromise = null;
+    this.#charts.clear();
+    this.#movers.clear();
+  }
+
+  async reloadIntegrations(): Promise<void> {
+    const gen = this.generation;
+    this.integrationsLoading = true;
+    try {
+      const rows = await app.attempt(() => api.integrations());
+      if (rows && gen === this.generation) {
+        this.integrations = rows;
+        this.integrationsLoaded = true;
+      }
+    } finally {
+      this.integrationsLoading = false;
+    }
+  }
+
+  /** After a create, edit, delete or repair: memberships and charts changed. */
+  async integrationsChanged(): Promise<void> {
+    this.org = null;
+    this.#orgPromise = null;
+    this.#charts.clear();
+    this.#movers.clear();
+    await this.reloadIntegrations();
+  }
+
+  integration(name: string | null): IntegrationRow | undefined {
+    if (name === null) return undefined;
+    const lower = name.toLowerCase();
+    return this.integrations.find((r) => r.name.toLowerCase() === lower);
+  }
+
+  /** The organization (cached; `refresh` re-reads it from the payer). Throws `ApiError`. */
+  loadOrg(refresh = false): Promise<OrgView> {
+    if (!refresh && this.org) return Promise.resolve(this.org);
+    if (!refresh && this.#orgPromise) return this.#orgPromise;
+    const gen = this.generation;
+    this.orgLoading = true;
+    const p = api.organization(refresh).then(
+      (org) => {
+        if (gen === this.generation) {
+          this.org = org;
+          this.orgLoading = false;
+        }
+        return org;
+      },
+      (e: unknown) => {
+        if (this.#orgPromise === p) this.#orgPromise = null;
+        if (gen === this.generation) this.orgLoading = false;
+        throw e;
+      },
+    );
+    this.#orgPromise = p;
+    return p;
+  }
+
+  /** A chart, from the cache unless `fresh`; `cached` says which. */
+  async chart(request: ChartRequest, fresh: boolean): Promise<{ view: ChartView; cached: boolean }> {
+    const key = JSON.stringify(request);
+    const hit = this.#charts.get(key);
+    if (hit && !fresh) return { view: hit, cached: true };
+    const gen = this.generation;
+    const view = await api.chart(request);
+    if (gen === this.generation) this.#charts.set(key, view);
+    return { view, cached: false };
+  }
+
+  async movers(integration: string, fresh: boolean): Promise<MoversView> {
+    const key = integration.toLowerCase();
+    const hit = this.#movers.get(key);
+    if (hit && !fresh) return hit;
+    const gen = this.generation;
+    const view = await api.movers(integration);
+    if (gen === this.generation) this.#movers.set(key, view);
+    return view;
+  }
+}
+
+export const data = new DataState();
