@@ -128,6 +128,13 @@ fn org_view(
     members: &BTreeMap<AccountId, Vec<String>>,
     fetched_at: Option<String>,
 ) -> OrgView {
+    // Each unit's path once (10,000 accounts share a few hundred units).
+    let paths: BTreeMap<&str, String> = org
+        .units
+        .iter()
+        .map(|u| (u.id.as_str(), org.unit_path(&u.id)))
+        .collect();
+    let path = |id: &str| paths.get(id).cloned().unwrap_or_default();
     OrgView {
         units: org
             .units
@@ -136,7 +143,7 @@ fn org_view(
                 id: u.id.clone(),
                 name: u.name.clone(),
                 parent_id: u.parent_id.clone(),
-                path: org.unit_path(&u.id),
+                path: path(&u.id),
             })
             .collect(),
         accounts: org
@@ -147,7 +154,7 @@ fn org_view(
                 name: a.name.clone(),
                 status: a.status.clone(),
                 unit_id: a.parent_id.clone(),
-                unit_path: org.unit_path(&a.parent_id),
+                unit_path: path(&a.parent_id),
                 tags: a.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 integrations: members.get(&a.id).cloned().unwrap_or_default(),
             })
