@@ -1,0 +1,515 @@
+// The user's path through CostCarve's real window, on the local demo
+// workspace, as one ordered test: each step is a subtest sharing one
+// WebDriver session (tauri-driver -> WebKitWebDriver -> the app binary).
+// Run through tests/e2e/run, which sets the environment used here:
+//   COSTCARVE_DESKTOP_BIN, COSTCARVE_CLI_BIN, COSTCARVE_DATA_DIR (the demo is
+//   $COSTCARVE_DATA_DIR/demo), COSTCARVE_SAVE_DIR (where exports land),
+//   E2E_SCREENSHOT_DIR.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { accountIds, cli, existsSync, round2, screenshot, startApp, tid } from './lib.mjs';
+
+const DATA_DIR = process.env.COSTCARVE_DATA_DIR;
+const SAVE_DIR = process.env.COSTCARVE_SAVE_DIR;
+const SHOTS = process.env.E2E_SCREENSHOT_DIR || path.resolve('../../target/e2e-screenshots');
+const DEMO = DATA_DIR && path.join(DATA_DIR, 'demo');
+const FIRST_SCREEN_TIMEOUT = Number(process.env.E2E_FIRST_SCREEN_TIMEOUT_MS || 150_000);
+const WAIT = Number(process.env.E2E_WAIT_MS || 30_000);
+
+let browser;
+let shotNo = 0;
+const shotsTaken = [];
+
+// ---- small helpers over the session ----
+
+const el = (id, extra) => browser.$(tid(id, extra));
+const els = (id, extra) => browser.$$(tid(id, extra));
+
+async function shown(id, { timeout = WAIT, extra = '' } = {}) {
+  const e = await el(id, extra);
+  await e.waitForDisplayed({ timeout, timeoutMsg: `${tid(id, extra)} was not displayed within ${timeout} ms` });
+  return e;
+}
+
+async function click(id, opts = {}) {
+  const e = await shown(id, opts);
+  await e.waitForClickable({ timeout: opts.timeout ?? WAIT, timeoutMsg: `${tid(id, opts.extra ?? '')} was not clickable` });
+  await e.click();
+  return e;
+}
+
+async function isShown(id, extra = '') {
+  const list = await els(id, extra);
+  for (const e of list) if (await e.isDisplayed()) return true;
+  return false;
+}
+
+/** Sets an input/textarea's value the way a person would; date inputs via their value setter. */
+async function setValue(id, value, extra = '') {
+  const e = await shown(id, { extra });
+  const type = ((await e.getAttribute('type')) || '').toLowerCase();
+  if (type !== 'date' && value !== '') {
+    await e.click();
+    await e.clearValue();
+    await e.setValue(value);
+  }
+  if ((await e.getValue()) !== value) {
+    // WebKit's date fields take no typed text, and clearing a field sends
+    // no input event: set the value and send the events a person's edit
+    // sends (what the UI's bindings listen to).
+    await browser.execute(
+      (node, v) => {
+        const proto = Object.getPrototypeOf(node);
+        Object.getOwnPropertyDescriptor(proto, 'value').set.call(node, v);
+        node.dispatchEvent(new Event('input', { bubbles: true }));
+        node.dispatchEvent(new Event('change', { bubbles: true }));
+      },
+      e,
+      value,
+    );
+  }
+  assert.equal(await e.getValue(), value, `${tid(id)} should hold '${value}'`);
+  return e;
+}
+
+async function choose(id, value) {
+  const e = await shown(id);
+  const options = await browser.execute(
+    (node) => [...node.options].map((o) => ({ value: o.value, text: o.textContent.trim() })),
+    e,
+  );
+  const hit = options.find((o) => o.value === value) || options.find((o) => o.text === value);
+  assert.ok(hit, `${tid(id)} has no option '${value}' (options: ${JSON.stringify(options)})`);
+  await e.selectByAttribute('value', hit.value);
+  if ((await e.getValue()) !== hit.value) {
+    await browser.execute(
+      (node, v) => {
+        node.value = v;
+        node.dispatchEvent(new Event('change', { bubbles: true }));
+      },
+      e,
+      hit.value,
+    );
+  }
+}
+
+/**
+ * The text of every element with this test id, leaf by leaf, joined with
+ * spaces (a table's cells run together in textContent).
+ */
+async function allText(id) {
+  return browser.execute((sel) => {
+    const out = [];
+    for (const root of document.querySelectorAll(sel)) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) out.push(n.nodeValue);
+    }
+    return out.join(' ');
+  }, tid(id));
+}
+
+async function text(id, extra = '') {
+  return (await (await shown(id, { extra })).getText()).trim();
+}
+
+/** What the app's error banner says, if one is shown. */
+async function appError() {
+  try {
+    const list = await els('error');
+    const out = [];
+    for (const e of list) {
+      if (await e.isDisplayed()) out.push(`[${await e.getAttribute('data-code')}] ${(await e.getText()).trim()}`);
+    }
+    return out.join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** Resolves after the page has painted twice (or 2 s), so a screenshot shows the DOM as it is now. */
+async function painted() {
+  await browser.executeAsync((done) => {
+    const give_up = setTimeout(() => done('timeout'), 2000);
+    requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        clearTimeout(give_up);
+        done('painted');
+      }),
+    );
+  });
+}
+
+/**
+ * A screenshot of the window: WebDriver's takeScreenshot, after the page has
+ * painted. Both it and `import -window root` on the Xvfb display show the
+ * last painted frame, which lags the DOM (seen: a unit's Select clicked and
+ * the count already 6 in the DOM, the picture still 0; right after two
+ * animation frames, ~0.2 s, it was current). `import` was also seen stuck
+ * on the wizard's first step while the page was on its third, until a
+ * WebDriver screenshot made WebKit paint the window again.
+ */
+async function shot(name) {
+  shotNo += 1;
+  const file = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  let how = 'WebDriver takeScreenshot';
+  try {
+    await painted();
+    await browser.saveScreenshot(file);
+  } catch (e) {
+    how = (await screenshot(null, file)).how;
+    console.log(`WebDriver screenshot failed (${e.message}); used ${how}`);
+  }
+  shotsTaken.push({ file, how });
+  console.log(`screenshot: ${file} (${how})`);
+}
+
+/** Closes any open dialog (Escape), so an independent step can go on after a failure. */
+async function closeDialogs() {
+  for (let i = 0; i < 3; i++) {
+    const open = await browser.execute(() => document.querySelectorAll('dialog[open]').length);
+    if (!open) return;
+    await browser.keys('Escape');
+    await browser.pause(300);
+  }
+}
+
+const until = (fn, timeoutMsg, timeout = WAIT) => browser.waitUntil(fn, { timeout, interval: 200, timeoutMsg });
+
+function rowSel(name) {
+  return `[data-testid="vi-row"][data-name="${name.replace(/"/g, '\\"')}"]`;
+}
+
+async function row(name) {
+  const r = await browser.$(rowSel(name));
+  await r.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no vi-row for '${name}'` });
+  return r;
+}
+
+async function clickInRow(name, id) {
+  const b = await (await row(name)).$(tid(id));
+  await b.waitForClickable({ timeout: WAIT, timeoutMsg: `${tid(id)} in the row of '${name}' is not clickable` });
+  await b.click();
+}
+
+/** The number of accounts a row shows (its vi-accounts cell, else "N accounts"). */
+async function rowCount(name) {
+  const r = await row(name);
+  const cell = await r.$(tid('vi-accounts'));
+  const t = (await cell.isExisting()) ? await cell.getText() : await r.getText();
+  const m = t.match(/(\d+)(?:\s+accounts?)?/i);
+  return m ? Number(m[1]) : null;
+}
+
+async function goto(nav, ready) {
+  await click(nav);
+  await shown(ready);
+}
+
+// ---- the data: what the demo organization holds (asked through the CLI) ----
+
+function organization() {
+  return cli(['--workspace', DEMO, 'accounts', '--json'], { json: true });
+}
+
+function viAccounts(name) {
+  const v = cli(['--workspace', DEMO, 'vi', 'show', name, '--json'], { json: true });
+  return [...(v.accounts || v.integration?.accounts || [])].map(String).sort();
+}
+
+function firstOfMonth(d, monthsBack) {
+  const x = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - monthsBack, 1));
+  return x.toISOString().slice(0, 10);
+}
+
+// ---- the path ----
+
+test('the user path on the demo workspace, in the real window', { timeout: 15 * 60_000 }, async (t) => {
+  assert.ok(DATA_DIR && SAVE_DIR, 'run through tests/e2e/run (COSTCARVE_DATA_DIR, COSTCARVE_SAVE_DIR)');
+  let broken = null;
+  let appUp = false; // the first screen showed: later independent steps can run
+  const step = (name, fn, { always = false } = {}) =>
+    t.test(name, { skip: broken && !(always && appUp) ? `an earlier step failed: ${broken}` : false }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (!always) broken = name;
+        const appSays = browser ? await appError() : '';
+        if (browser) {
+          try {
+            await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`);
+          } catch {
+            // the screenshot is a help, not the test
+          }
+        }
+        if (appSays) e.message += `\n  the app shows: ${appSays}`;
+        throw e;
+      }
+    });
+
+  // Chosen from the organization once the demo exists.
+  let unitPath;
+  let unitAccounts;
+  let name;
+  let removed;
+  let added;
+  const from = firstOfMonth(new Date(), 3);
+  const to = firstOfMonth(new Date(), 0);
+
+  try {
+    await step('first start: the demo workspace is made and the Integrations screen shows', async () => {
+      const t0 = Date.now();
+      browser = await startApp();
+      await browser.setTimeout({ script: 120_000 });
+      await shown('vi-new', { timeout: FIRST_SCREEN_TIMEOUT });
+      await (await el('vi-new')).waitForEnabled({ timeout: WAIT });
+      console.log(`first screen after ${Date.now() - t0} ms (session + demo generation)`);
+      assert.equal(await browser.getTitle(), 'CostCarve');
+      assert.ok(existsSync(path.join(DEMO, 'costcarve-workspace.json')), `the demo was not made in ${DEMO}`);
+      assert.equal((await els('vi-row')).length, 0, 'a fresh home has no integrations');
+      appUp = true;
+      await shot('integrations');
+    });
+
+    await step('wizard: pick one customer OU in the account picker', async () => {
+      const org = organization();
+      // The first customer's prod OU: 3-4 accounts, so the account chart
+      // draws every one of them (it shows the top 8).
+      const first = org.find((a) => a.tags?.customer && /\/prod$/.test(a.unit));
+      assert.ok(first, 'the demo has customer accounts in a prod OU');
+      unitPath = first.unit;
+      unitAccounts = org.filter((a) => a.unit === unitPath).map((a) => a.id).sort();
+      name = `${unitPath.split('/')[1]} prod`;
+      console.log(`picking OU '${unitPath}': ${unitAccounts.join(', ')}; integration '${name}'`);
+
+      await click('vi-new');
+      await shown('wizard');
+      await setValue('wizard-name', name);
+      // The picker may share the first page with the name or follow it.
+      for (let i = 0; i < 3 && !(await isShown('picker-search')); i++) await click('wizard-next');
+      await shown('picker-search');
+      // Open the OU tree down to the unit (only the root starts open).
+      const parts = unitPath.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const above = await browser.$(`${tid('picker-unit')}[data-path="${parts.slice(0, i).join('/')}"]`);
+        await above.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-unit '${parts.slice(0, i).join('/')}'` });
+        const twisty = await above.$(tid('picker-unit-toggle'));
+        if ((await twisty.isExisting()) && (await twisty.getAttribute('aria-expanded')) === 'false') await twisty.click();
+      }
+      const unit = await browser.$(`${tid('picker-unit')}[data-path="${unitPath}"]`);
+      await unit.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-unit with data-path '${unitPath}'` });
+      const select = await unit.$(tid('picker-unit-select'));
+      await select.waitForClickable({ timeout: WAIT, timeoutMsg: `the Select button of '${unitPath}' is not clickable` });
+      await select.click();
+      await until(
+        async () => (await text('picker-selected-count')).match(/\d+/)?.[0] === String(unitAccounts.length),
+        `picker-selected-count should say ${unitAccounts.length}`,
+      );
+      await shot('wizard-picker');
+    });
+
+    await step('review: the view SQL names exactly the picked accounts', async () => {
+      for (let i = 0; i < 3 && !(await isShown('review-sql')); i++) await click('wizard-next');
+      const sql = await text('review-sql');
+      assert.match(sql, /CREATE OR REPLACE VIEW/i);
+      assert.deepEqual(accountIds(sql), unitAccounts, `the review's SQL:\n${sql}`);
+      assert.ok((await text('review-filter')).length > 0, 'review-filter says something');
+      await shot('wizard-review');
+    });
+
+    await step('create: the integration is listed with its accounts', async () => {
+      await click('wizard-create');
+      await shown('wizard-done', { timeout: 60_000 });
+      assert.match(await text('wizard-done'), new RegExp(`${unitAccounts.length} accounts`));
+      await click('wizard-cancel'); // "Close" once done
+      await until(async () => !(await isShown('wizard')), 'the wizard did not close');
+      await row(name);
+      const count = await rowCount(name);
+      assert.equal(count, unitAccounts.length, `the row of '${name}' should say ${unitAccounts.length} accounts`);
+      assert.deepEqual(viAccounts(name), unitAccounts, 'the CLI sees the same accounts');
+      await shot('integrations-created');
+    });
+
+    await step('costs: the account chart shows exactly its accounts and the total the CLI gives', async () => {
+      await clickInRow(name, 'vi-costs');
+      await shown('chart');
+      const integration = await el('costs-integration');
+      if ((await integration.getValue()) !== name) await choose('costs-integration', name);
+      await setValue('costs-from', from);
+      await setValue('costs-to', to);
+      if (await isShown('costs-apply')) await click('costs-apply');
+      await click('chart-kind-account');
+      const cliTotal = cli(['--workspace', DEMO, 'cost', name, '--from', from, '--to', to, '--json'], { json: true }).total;
+      const want = round2(String(cliTotal));
+      let seen = '';
+      let ids = [];
+      await until(
+        async () => {
+          seen = await text('costs-total');
+          ids = accountIds(await (await el('chart')).getHTML());
+          return round2(seen.match(/-?[\d,]+(\.\d+)?/)?.[0] ?? 'x') === want && ids.length > 0;
+        },
+        `costs-total should become ${want} (the CLI's ${cliTotal} for ${from}..${to}); it shows '${seen}'`,
+      ).catch((e) => {
+        throw new Error(`${e.message}; last costs-total '${seen}', chart accounts ${ids.join(',')}`);
+      });
+      assert.deepEqual(ids, unitAccounts, 'the account chart draws exactly the integration\'s accounts');
+      const svg = await (await el('chart')).getHTML();
+      assert.doesNotMatch(svg, />\s*Other\s*</, 'no accounts folded into Other');
+      for (const id of ['costs-as-of', 'movers']) {
+        await (await el(id)).waitForExist({ timeout: WAIT, timeoutMsg: `${tid(id)} is not on the Costs screen` });
+      }
+      console.log(`costs-total ${seen} == CLI total ${cliTotal} (rounded ${want}) for ${from}..${to}`);
+      await shot('costs-account-chart');
+      await click('chart-kind-stacked');
+      await until(async () => !accountIds(await (await el('chart')).getHTML()).length, 'the stacked chart should not be by account');
+      await shot('costs-stacked-chart');
+    });
+
+    await step('edit: remove one account, add two; the diff shows them; the list shows the new count', async () => {
+      const org = organization();
+      removed = unitAccounts[0];
+      // Two accounts of the same customer's dev OU (in no integration yet).
+      const devPath = unitPath.replace(/\/prod$/, '/dev');
+      added = org.filter((a) => a.unit === devPath).map((a) => a.id).sort().slice(0, 2);
+      assert.equal(added.length, 2, `the demo's ${devPath} has accounts`);
+      await goto('nav-integrations', 'vi-new');
+      await clickInRow(name, 'vi-edit');
+      await shown('picker-search');
+      const toggleAccount = async (id, wantChecked) => {
+        await setValue('picker-search', id);
+        const acc = await browser.$(`${tid('picker-account')}[data-id="${id}"]`);
+        await acc.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-account ${id} after searching it` });
+        const box = await acc.$('input[type="checkbox"]');
+        assert.equal(await box.isSelected(), !wantChecked, `account ${id} starts ${wantChecked ? 'un' : ''}checked`);
+        await box.click();
+        await until(async () => (await box.isSelected()) === wantChecked, `account ${id} did not toggle`);
+      };
+      await toggleAccount(removed, false);
+      for (const id of added) await toggleAccount(id, true);
+      await setValue('picker-search', '');
+      const after = [...unitAccounts.filter((a) => a !== removed), ...added].sort();
+      await until(
+        async () => (await text('picker-selected-count')).match(/\d+/)?.[0] === String(after.length),
+        `picker-selected-count should say ${after.length}`,
+      );
+      // The diff is shown before saving.
+      await shown('edit-diff');
+      await until(
+        async () => JSON.stringify(accountIds(await allText('diff-added'))) === JSON.stringify(added),
+        `diff-added should list ${added.join(', ')}`,
+      );
+      const gone = accountIds(await allText('diff-removed'));
+      assert.deepEqual(gone, [removed], 'diff-removed lists the removed account');
+      await shot('edit-diff');
+      await click('edit-save');
+      if (await browser.$(tid('confirm-dialog')).isDisplayed().catch(() => false)) await click('confirm-yes');
+      await until(async () => (await rowCount(name).catch(() => null)) === after.length, `the row should say ${after.length} accounts`);
+      assert.deepEqual(viAccounts(name), after, 'the CLI sees the edited accounts');
+      unitAccounts = after;
+      await shot('integrations-edited');
+    });
+
+    await step('query: an escape is refused inline; a legitimate query shows only its accounts', async () => {
+      await goto('nav-query', 'query-sql');
+      await choose('query-integration', name);
+      const refused = async (sql, mention) => {
+        await setValue('query-sql', sql);
+        await click('query-run');
+        const err = await shown('query-error');
+        await until(async () => (await err.getAttribute('data-code')) === 'query_rejected', `'${sql}' should be refused with data-code query_rejected`);
+        const why = (await err.getText()).trim();
+        assert.match(why, mention, `the refusal says why: ${why}`);
+        assert.equal(accountIds(await allText('query-results')).length, 0, 'no rows shown for a refused query');
+        return why;
+      };
+      const why = await refused('SELECT * FROM costcarve.integrations', /integrations|only the table/i);
+      console.log(`refused: ${why}`);
+      await shot('query-refused');
+      await refused('SELECT * FROM information_schema.tables', /information_schema|only the table|system/i);
+      await refused(`SELECT * FROM cur UNION ALL SELECT * FROM vi_other_customer`, /vi_other_customer|only the table/i);
+
+      await setValue(
+        'query-sql',
+        'SELECT line_item_usage_account_id AS account, SUM(line_item_unblended_cost) AS cost FROM cur GROUP BY 1 ORDER BY 1',
+      );
+      await click('query-run');
+      await shown('query-results');
+      await until(async () => accountIds(await allText('query-results')).length > 0, 'the query shows rows');
+      assert.ok(!(await isShown('query-error')), 'no error for a legitimate query');
+      const rows = await allText('query-results');
+      assert.deepEqual(accountIds(rows), unitAccounts, `the rows are the integration's accounts only: ${rows}`);
+      if (await isShown('query-row-count')) {
+        assert.match(await text('query-row-count'), new RegExp(`^${unitAccounts.length} rows`));
+      }
+      // A <details>, closed: its text is read, not its rendering.
+      const executed = (await (await el('query-executed')).getProperty('textContent')).trim();
+      assert.match(executed, /vi_/i, `the executed SQL reads the integration's view: ${executed}`);
+      await shot('query-results');
+      if (await isShown('query-export')) {
+        await click('query-export');
+        await until(() => readdirSync(SAVE_DIR).some((f) => f.endsWith('-query.csv')), 'the query CSV was not written');
+        const f = readdirSync(SAVE_DIR).find((x) => x.endsWith('-query.csv'));
+        const csv = readFileSync(path.join(SAVE_DIR, f), 'utf8');
+        assert.match(csv.split('\n')[0], /account/);
+        assert.deepEqual(accountIds(csv), unitAccounts, 'the exported query rows');
+      }
+    });
+
+    await step('export: the chart as PNG (and SVG and CSV) lands in the save folder', async () => {
+      await goto('nav-costs', 'chart');
+      const integration = await el('costs-integration');
+      if ((await integration.getValue()) !== name) await choose('costs-integration', name);
+      const exported = async (id, ext) => {
+        const before = new Set(readdirSync(SAVE_DIR));
+        await click(id);
+        await until(
+          () => readdirSync(SAVE_DIR).some((f) => f.endsWith(`.${ext}`) && (!before.has(f) || statSync(path.join(SAVE_DIR, f)).mtimeMs > Date.now() - 20_000)),
+          `no .${ext} file appeared in ${SAVE_DIR}`,
+        );
+        const done = await text('export-done');
+        const file = readdirSync(SAVE_DIR).filter((f) => f.endsWith(`.${ext}`)).map((f) => path.join(SAVE_DIR, f))
+          .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+        assert.ok(done.includes(path.basename(file)), `export-done shows the saved path (${file}): '${done}'`);
+        return readFileSync(file);
+      };
+      const png = await exported('export-png', 'png');
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG signature');
+      assert.ok(png.length > 2000, `a real picture (${png.length} bytes)`);
+      const svg = await exported('export-svg', 'svg');
+      assert.match(svg.toString('utf8'), /<svg/);
+      const csv = (await exported('export-csv', 'csv')).toString('utf8');
+      assert.match(csv.split('\n')[0], /^period,/);
+      await shot('costs-exported');
+    });
+
+    await step('workspace screen: shows the demo workspace', async () => {
+      await closeDialogs();
+      await goto('nav-workspace', 'open-demo');
+      assert.equal(await (await el('workspace-label')).getAttribute('data-kind'), 'demo');
+      const label = (await (await el('workspace-label')).getProperty('textContent')).trim();
+      assert.ok(label.includes(DEMO), `the label names the demo folder ${DEMO}: '${label}'`);
+      await shot('workspace');
+    }, { always: true });
+
+    await step('delete: confirm, and the integration is gone', async () => {
+      await goto('nav-integrations', 'vi-new');
+      await clickInRow(name, 'vi-delete');
+      await shown('confirm-dialog');
+      await click('confirm-yes');
+      await until(async () => !(await isShown('confirm-dialog')), 'the confirm dialog did not close');
+      const list = cli(['--workspace', DEMO, 'vi', 'list', '--json'], { json: true });
+      assert.equal(list.length, 0, `the CLI lists none: ${JSON.stringify(list)}`);
+      await until(
+        async () => !(await browser.$(rowSel(name)).isExisting()),
+        `'${name}' is still listed, though the workspace no longer has it (the CLI lists none): the list was not refreshed after the delete`,
+      );
+      await shot('integrations-deleted');
+    });
+  } finally {
+    if (browser) await browser.deleteSession().catch(() => {});
+    console.log(`screenshots (${shotsTaken.length}) in ${SHOTS}`);
+  }
+});
