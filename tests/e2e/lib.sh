@@ -43,7 +43,7 @@ ensure_system_tools() {
 }
 
 ensure_node_modules() {
-  (cd "$E2E_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$E2E_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
