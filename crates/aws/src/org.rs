@@ -1,8 +1,9 @@
 //! Organization discovery: accounts (ListAccounts, pages of 20), the OU tree
 //! (ListRoots, ListOrganizationalUnitsForParent), where each account sits
 //! (ListAccountsForParent) and account tags (ListTagsForResource), with the
-//! per-account and per-unit calls run a few at a time. Every call is counted
-//! so the cost of a refresh can be reported.
+//! per-account and per-unit calls run a few at a time, each paged with the
+//! SDK's paginators. Every page is counted so the cost of a refresh can be
+//! reported.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,17 +152,15 @@ impl Organizations {
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let mut pages = self
+            .client
+            .list_accounts()
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
             self.count();
-            let page = self
-                .client
-                .list_accounts()
-                .max_results(PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("the organization's accounts", e))?;
+            let page = page.map_err(|e| classify("the organization's accounts", e))?;
             out.extend(page.accounts().iter().map(|a| {
                 Listed {
                     id: a.id().unwrap_or_default().to_string(),
@@ -175,11 +174,8 @@ impl Organizations {
                 }
             }));
             progress(Progress::Accounts(out.len()));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     }
 
     /// The root and every unit, breadth first, a level's parents at once.
@@ -222,28 +218,23 @@ impl Organizations {
 
     async fn child_units(&self, parent: &str) -> Result<Vec<OrgUnit>, AwsError> {
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let mut pages = self
+            .client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
             self.count();
-            let page = self
-                .client
-                .list_organizational_units_for_parent()
-                .parent_id(parent)
-                .max_results(PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("the units under {parent}"), e))?;
+            let page = page.map_err(|e| classify(&format!("the units under {parent}"), e))?;
             out.extend(page.organizational_units().iter().map(|u| OrgUnit {
                 id: u.id().unwrap_or_default().to_string(),
                 name: u.name().unwrap_or_default().to_string(),
                 parent_id: Some(parent.to_string()),
             }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     }
 
     /// Account id → the unit (or root) directly above it.
@@ -254,28 +245,24 @@ impl Organizations {
         let per_unit: Vec<(String, Vec<String>)> = stream::iter(parents)
             .map(|parent| async move {
                 let mut ids = Vec::new();
-                let mut token: Option<String> = None;
-                loop {
+                let mut pages = self
+                    .client
+                    .list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
                     self.count();
-                    let page = self
-                        .client
-                        .list_accounts_for_parent()
-                        .parent_id(&parent)
-                        .max_results(PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| classify(&format!("the accounts under {parent}"), e))?;
+                    let page =
+                        page.map_err(|e| classify(&format!("the accounts under {parent}"), e))?;
                     ids.extend(
                         page.accounts()
                             .iter()
                             .filter_map(|a| a.id().map(String::from)),
                     );
-                    match page.next_token() {
-                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                        _ => return Ok::<_, AwsError>((parent, ids)),
-                    }
                 }
+                Ok::<_, AwsError>((parent, ids))
             })
             .buffer_unordered(CONCURRENCY)
             .try_collect()
@@ -298,23 +285,18 @@ impl Organizations {
         stream::iter(ids)
             .map(|id| async move {
                 let mut tags = BTreeMap::new();
-                let mut token: Option<String> = None;
-                loop {
+                let mut pages = self
+                    .client
+                    .list_tags_for_resource()
+                    .resource_id(&id)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
                     self.count();
-                    let page = self
-                        .client
-                        .list_tags_for_resource()
-                        .resource_id(&id)
-                        .set_next_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| classify(&format!("the tags of account {id}"), e))?;
+                    let page =
+                        page.map_err(|e| classify(&format!("the tags of account {id}"), e))?;
                     for t in page.tags() {
                         tags.insert(t.key().to_string(), t.value().to_string());
-                    }
-                    match page.next_token() {
-                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                        _ => break,
                     }
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;

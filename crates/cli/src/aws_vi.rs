@@ -3,9 +3,9 @@
 
 use costcarve_aws::workspace::{ManagedIntegration, Status};
 use costcarve_aws::AwsWorkspace;
-use costcarve_core::integration::{IntegrationChange, NewIntegration};
+use costcarve_core::integration::NewIntegration;
 
-use crate::{accounts_arg, print_json, print_table, Failure, ViCommand};
+use crate::{accounts_arg, change_arg, print_json, print_table, Failure, ViCommand};
 
 fn status_line(m: &ManagedIntegration) -> String {
     match &m.status {
@@ -45,20 +45,7 @@ pub(crate) async fn aws_vi_cmd(ws: &mut AwsWorkspace, cmd: &ViCommand) -> Result
             rename,
             allow_shared,
         } => {
-            let change = IntegrationChange {
-                add: add
-                    .as_deref()
-                    .map(accounts_arg)
-                    .transpose()?
-                    .unwrap_or_default(),
-                remove: remove
-                    .as_deref()
-                    .map(accounts_arg)
-                    .transpose()?
-                    .unwrap_or_default(),
-                rename: rename.clone(),
-                allow_shared: *allow_shared,
-            };
+            let change = change_arg(add, remove, rename, *allow_shared)?;
             let (m, diff) = ws.update(name, change).await?;
             println!(
                 "updated '{}': {} accounts (+{} -{}), both views validated (revision {})",

@@ -374,6 +374,27 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> 
     Ok(())
 }
 
+/// The change `vi update --add/--remove/--rename` asks for.
+pub(crate) fn change_arg(
+    add: &Option<String>,
+    remove: &Option<String>,
+    rename: &Option<String>,
+    allow_shared: bool,
+) -> Result<IntegrationChange, Failure> {
+    let list = |l: &Option<String>| -> Result<Vec<_>, Failure> {
+        Ok(l.as_deref()
+            .map(accounts_arg)
+            .transpose()?
+            .unwrap_or_default())
+    };
+    Ok(IntegrationChange {
+        add: list(add)?,
+        remove: list(remove)?,
+        rename: rename.clone(),
+        allow_shared,
+    })
+}
+
 pub(crate) fn accounts_arg(list: &str) -> Result<Vec<costcarve_core::account::AccountId>, Failure> {
     parse_account_list(list).map_err(|e| Invalid(e).into())
 }
@@ -744,20 +765,7 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
             rename,
             allow_shared,
         } => {
-            let change = IntegrationChange {
-                add: add
-                    .as_deref()
-                    .map(accounts_arg)
-                    .transpose()?
-                    .unwrap_or_default(),
-                remove: remove
-                    .as_deref()
-                    .map(accounts_arg)
-                    .transpose()?
-                    .unwrap_or_default(),
-                rename: rename.clone(),
-                allow_shared: *allow_shared,
-            };
+            let change = change_arg(add, remove, rename, *allow_shared)?;
             let (vi, diff) = ws.update_integration(name, change).await?;
             println!(
                 "updated '{}': {} accounts (+{} -{})",

@@ -216,6 +216,15 @@ impl Payer {
 
     /// Every Athena query text, oldest first, read with a separate client.
     async fn athena_queries(&self) -> Vec<String> {
+        self.athena_executions()
+            .await
+            .into_iter()
+            .map(|(q, _)| q)
+            .collect()
+    }
+
+    /// Every Athena query execution: (text, state), oldest first.
+    async fn athena_executions(&self) -> Vec<(String, String)> {
         let conf = sdk_config(&self.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
         let athena = aws_sdk_athena::Client::new(&conf);
         let ids = athena
@@ -232,7 +241,11 @@ impl Payer {
                 .send()
                 .await
                 .unwrap();
-            out.push(q.query_execution().unwrap().query().unwrap().to_string());
+            let q = q.query_execution().unwrap();
+            out.push((
+                q.query().unwrap().to_string(),
+                q.status().unwrap().state().unwrap().as_str().to_string(),
+            ));
         }
         out
     }
@@ -966,16 +979,18 @@ async fn a_second_desktop_finds_the_integrations_and_sees_drift_and_concurrent_e
 
     // Desktop a changes Acme; desktop b, which saw revision 1, is refused.
     p.cc(&["vi", "update", "Acme", "--remove", &acme[0]]);
-    let mut all = vec![
-        "--connection",
-        "emu",
-        "vi",
-        "update",
-        "Acme",
-        "--remove",
-        &acme[1],
-    ];
-    let out = p.run_on("b", &all);
+    let out = p.run_on(
+        "b",
+        &[
+            "--connection",
+            "emu",
+            "vi",
+            "update",
+            "Acme",
+            "--remove",
+            &acme[1],
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -994,7 +1009,6 @@ async fn a_second_desktop_finds_the_integrations_and_sees_drift_and_concurrent_e
         "b's change was not applied"
     );
     // Having seen the new state, b can change it.
-    all.truncate(0);
     p.cc_on("b", &["vi", "update", "Acme", "--remove", &acme[1]]);
 
     // Someone edits Globex's billing view in the console: drift, then repair.
@@ -1305,7 +1319,7 @@ async fn large_athena_results_come_from_the_result_file_and_ctrl_c_stops_a_query
         "/moto-api/costcarve/athena-faults",
         r#"{"match": "count\\(\\*\\)", "times": 1, "running_ms": 20000}"#,
     );
-    let mut child = p
+    let child = p
         .command(
             "a",
             &[
@@ -1350,26 +1364,12 @@ async fn large_athena_results_come_from_the_result_file_and_ctrl_c_stops_a_query
         err.contains("stopping the query") && err.contains("cancelled"),
         "{err}"
     );
-    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
-    let athena = aws_sdk_athena::Client::new(&conf);
-    let ids = athena
-        .list_query_executions()
-        .work_group("costcarve")
-        .send()
+    let states: Vec<String> = p
+        .athena_executions()
         .await
-        .unwrap();
-    let mut states = Vec::new();
-    for id in ids.query_execution_ids() {
-        let q = athena
-            .get_query_execution()
-            .query_execution_id(id)
-            .send()
-            .await
-            .unwrap();
-        let q = q.query_execution().unwrap();
-        if q.query().unwrap_or_default().contains("count(*)") {
-            states.push(q.status().unwrap().state().unwrap().as_str().to_string());
-        }
-    }
+        .into_iter()
+        .filter(|(q, _)| q.contains("count(*)"))
+        .map(|(_, state)| state)
+        .collect();
     assert_eq!(states, ["CANCELLED"]);
 }
