@@ -122,7 +122,10 @@ export type ChartView_Deserialize = {
 	from: string,
 	/**  First day not included. */
 	to: string,
-	/**  Data as of (ISO), if known. */
+	/**
+	 *  When the data was written (local: the newest CUR file) or read from
+	 *  Cost Explorer (AWS; cached closed months keep their first read), ISO.
+	 */
 	data_as_of?: string | null,
 	/**  AWS: Cost Explorer requests this chart made. */
 	ce_requests?: number | null,
@@ -144,7 +147,10 @@ export type ChartView_Serialize = {
 	from: string,
 	/**  First day not included. */
 	to: string,
-	/**  Data as of (ISO), if known. */
+	/**
+	 *  When the data was written (local: the newest CUR file) or read from
+	 *  Cost Explorer (AWS; cached closed months keep their first read), ISO.
+	 */
 	data_as_of: string | null,
 	/**  AWS: Cost Explorer requests this chart made. */
 	ce_requests: number | null,

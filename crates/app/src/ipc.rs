@@ -143,7 +143,8 @@ pub struct ChartView {
     pub from: String,
     /// First day not included.
     pub to: String,
-    /// Data as of (ISO), if known.
+    /// When the data was written (local: the newest CUR file) or read from
+    /// Cost Explorer (AWS; cached closed months keep their first read), ISO.
     pub data_as_of: Option<String>,
     /// AWS: Cost Explorer requests this chart made.
     pub ce_requests: Option<u32>,

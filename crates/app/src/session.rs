@@ -552,13 +552,33 @@ impl Session {
         Ok((kind, q))
     }
 
-    async fn series(&self, q: &CostQuery) -> Result<(CostSeries, Option<(u64, u64)>)> {
+    /// A series, with (requests, requests in total) in AWS and when its
+    /// data was written (local: the newest CUR file) or fetched (AWS).
+    #[allow(clippy::type_complexity)]
+    async fn series(
+        &self,
+        q: &CostQuery,
+    ) -> Result<(CostSeries, Option<(u64, u64)>, Option<String>)> {
         let mut guard = self.ensure_open().await?;
         match guard.as_mut() {
-            Some(Open::Local { ws, .. }) => Ok((ws.cost(q).await?, None)),
+            Some(Open::Local { ws, .. }) => {
+                let newest = ws
+                    .engine()
+                    .cur()
+                    .files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+                    .max()
+                    .map(|t| iso(chrono::DateTime::<chrono::Utc>::from(t)));
+                Ok((ws.cost(q).await?, None, newest))
+            }
             Some(Open::Aws(ws)) => {
                 let (s, usage) = ws.cost(q).await?;
-                Ok((s, Some((usage.requests, usage.requests_total))))
+                Ok((
+                    s,
+                    Some((usage.requests, usage.requests_total)),
+                    Some(iso(usage.fetched_at)),
+                ))
             }
             None => Err(AppError::invalid("no workspace is open")),
         }
@@ -573,13 +593,14 @@ impl Session {
         }
     }
 
+    #[allow(clippy::type_complexity)]
     async fn chart_parts(
         &self,
         req: &ChartRequest,
-    ) -> Result<(ChartOptions, CostSeries, Option<(u64, u64)>)> {
+    ) -> Result<(ChartOptions, CostSeries, Option<(u64, u64)>, Option<String>)> {
         let name = self.canonical_name(&req.integration).await?;
         let (kind, q) = self.chart_query(req, name.clone())?;
-        let (series, usage) = self.series(&q).await?;
+        let (series, usage, as_of) = self.series(&q).await?;
         let title = match kind {
             ChartKind::StackedByService => {
                 format!("{name}: monthly cost by {}", q.group_by[0].label())
@@ -590,19 +611,13 @@ impl Session {
         let opts = ChartOptions::new(kind, title)
             .with_size(1100, 560)
             .with_large_type(req.large);
-        Ok((opts, series, usage))
+        Ok((opts, series, usage, as_of))
     }
 
     /// A chart of an integration's costs and the numbers behind it.
     pub async fn chart(&self, req: &ChartRequest) -> Result<ChartView> {
-        let (opts, series, usage) = self.chart_parts(req).await?;
+        let (opts, series, usage, data_as_of) = self.chart_parts(req).await?;
         let svg = costcarve_charts::render_svg(&series, &opts)?;
-        let data_as_of = series
-            .points
-            .iter()
-            .map(|p| p.period)
-            .max()
-            .map(|d| d.to_string());
         Ok(ChartView {
             svg,
             points: points(&series),
@@ -618,7 +633,7 @@ impl Session {
 
     /// Writes a chart as `svg`, `png` or `csv` to `path`.
     pub async fn export_chart(&self, req: &ChartRequest, format: &str, path: &str) -> Result<()> {
-        let (opts, series, _) = self.chart_parts(req).await?;
+        let (opts, series, _, _) = self.chart_parts(req).await?;
         let bytes = match format {
             "svg" => costcarve_charts::render_svg(&series, &opts)?.into_bytes(),
             "png" => costcarve_charts::render_png(&series, &opts)?,
@@ -641,7 +656,7 @@ impl Session {
         let previous = first_of_month(current - Duration::days(1));
         let mut q = CostQuery::new(name, previous, this_month);
         q.group_by = vec![Dimension::Service];
-        let (series, _) = self.series(&q).await?;
+        let (series, _, _) = self.series(&q).await?;
         let mut by: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
         for p in &series.points {
             let e = by

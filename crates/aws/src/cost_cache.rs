@@ -63,17 +63,17 @@ pub fn join(q: &CostQuery, parts: Vec<CostSeries>) -> CostSeries {
 }
 
 impl CostCache {
-    /// A cached answer still good at `now`: closed parts always, the open
-    /// part within [`OPEN_MONTH_TTL`].
+    /// A cached answer still good at `now` (closed parts always, the open
+    /// part within [`OPEN_MONTH_TTL`]), with when it was fetched.
     pub fn get(
         &self,
         arn: &str,
         q: &CostQuery,
         closed: bool,
         now: DateTime<Utc>,
-    ) -> Option<CostSeries> {
+    ) -> Option<(CostSeries, DateTime<Utc>)> {
         let e = self.entries.get(&key(arn, q))?;
-        (closed || now - e.fetched_at < OPEN_MONTH_TTL).then(|| e.series.clone())
+        (closed || now - e.fetched_at < OPEN_MONTH_TTL).then(|| (e.series.clone(), e.fetched_at))
     }
 
     /// Keeps an answer.
@@ -121,7 +121,7 @@ mod tests {
         let mut c = CostCache::default();
         c.put("arn", &q, CostSeries::new(q.clone(), vec![]), t0);
         let later = t0 + Duration::days(30);
-        assert!(c.get("arn", &q, true, later).is_some());
+        assert_eq!(c.get("arn", &q, true, later).map(|(_, at)| at), Some(t0));
         assert!(c.get("arn", &q, false, later).is_none());
         assert!(c.get("arn", &q, false, t0 + Duration::hours(1)).is_some());
         assert!(c.get("other", &q, true, t0).is_none());

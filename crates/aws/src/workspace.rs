@@ -220,13 +220,15 @@ pub struct OrgSnapshot {
     pub organization: Organization,
 }
 
-/// What a cost query cost.
+/// What a cost query cost, and how fresh its answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CostUsage {
     /// Cost Explorer requests this answer made (USD 0.01 each).
     pub requests: u64,
     /// Requests made through this connection, ever.
     pub requests_total: u64,
+    /// When the oldest part of the answer was read from Cost Explorer.
+    pub fetched_at: DateTime<Utc>,
 }
 
 /// What opening the workspace found and did about interrupted operations.
@@ -816,7 +818,14 @@ impl AwsWorkspace {
     pub async fn drop_orphan_view(&mut self, view: &str) -> Result<(), WorkspaceError> {
         if !self.known.orphan_views.iter().any(|v| v == view) {
             return Err(AwsError::NotFound {
-                what: format!("orphan view {view}"),
+                what: format!(
+                    "an orphan view {view} (orphans now: {})",
+                    if self.known.orphan_views.is_empty() {
+                        "none".to_string()
+                    } else {
+                        self.known.orphan_views.join(", ")
+                    }
+                ),
             }
             .into());
         }
@@ -918,10 +927,14 @@ impl AwsWorkspace {
         let before = self.ce.requests();
         let (closed, open) = cost_cache::split(q, open_month);
         let mut parts = Vec::new();
+        let mut fetched_at = now;
         for (part, is_closed) in [(closed, true), (open, false)] {
             let Some(part) = part else { continue };
             let series = match cache.get(&scope, &part, is_closed, now) {
-                Some(hit) => hit,
+                Some((hit, at)) => {
+                    fetched_at = fetched_at.min(at);
+                    hit
+                }
                 None => {
                     let fresh = self.ce.cost(&arn, &part).await?;
                     cache.put(&scope, &part, fresh.clone(), now);
@@ -938,6 +951,7 @@ impl AwsWorkspace {
             CostUsage {
                 requests,
                 requests_total: cache.requests_total,
+                fetched_at,
             },
         ))
     }
@@ -967,6 +981,7 @@ impl AwsWorkspace {
             CostUsage {
                 requests,
                 requests_total: cache.requests_total,
+                fetched_at: self.clock.now(),
             },
         ))
     }

@@ -72,6 +72,14 @@ pub(crate) async fn aws_vi_cmd(ws: &mut AwsWorkspace, cmd: &ViCommand) -> Result
                 m.status.label()
             );
         }
+        ViCommand::DropOrphan { view } => {
+            ws.sync().await?;
+            ws.drop_orphan_view(view).await?;
+            println!(
+                "dropped the orphan Athena view {}.{view}",
+                ws.connection().views_database
+            );
+        }
         ViCommand::List { json } => {
             let list = ws.sync().await?.to_vec();
             if *json {

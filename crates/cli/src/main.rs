@@ -207,6 +207,12 @@ enum ViCommand {
         /// The integration.
         name: String,
     },
+    /// Drop an Athena view named like an integration's that no billing view
+    /// owns (`vi list` warns about them); AWS only.
+    DropOrphan {
+        /// The view, e.g. vi_acme.
+        view: String,
+    },
     /// List integrations.
     List {
         /// Print JSON.
@@ -370,8 +376,22 @@ impl Workspace {
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| other(e.into()))?;
-    println!("{text}");
+    out(&text);
     Ok(())
+}
+
+/// Writes a line to stdout; a closed pipe (`costcarve ... | head`) ends
+/// the program quietly instead of panicking as `println!` would.
+pub(crate) fn out(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing the output failed: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// The change `vi update --add/--remove/--rename` asks for.
@@ -800,7 +820,7 @@ async fn vi_cmd(ws: &mut LocalWorkspace, cmd: &ViCommand) -> Result<(), Failure>
                 &rows,
             );
         }
-        ViCommand::Repair { .. } => {
+        ViCommand::Repair { .. } | ViCommand::DropOrphan { .. } => {
             return Err(invalid(
                 "a local workspace has nothing to repair: repair is for integrations in a payer (--connection)".into(),
             ))
@@ -901,11 +921,10 @@ pub(crate) fn print_table(header: &[String], rows: &[Vec<Option<String>>]) {
             .trim_end()
             .to_string()
     };
-    println!("{}", line(header.iter().map(String::as_str).collect()));
+    out(&line(header.iter().map(String::as_str).collect()));
     for r in rows {
-        println!(
-            "{}",
-            line(r.iter().map(|c| c.as_deref().unwrap_or("NULL")).collect())
-        );
+        out(&line(
+            r.iter().map(|c| c.as_deref().unwrap_or("NULL")).collect(),
+        ));
     }
 }

@@ -1078,6 +1078,30 @@ async fn a_second_desktop_finds_the_integrations_and_sees_drift_and_concurrent_e
         .find(|(n, _)| n == "vi_acme")
         .expect("recreated");
     assert_eq!(accounts_in(&acme_view.1), set(&acme[2..]));
+
+    // Someone deletes Globex's billing view in the console: its Athena view is
+    // an orphan, reported by `vi list` and dropped on request.
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_BILLING_URL"]).await;
+    aws_sdk_billing::Client::new(&conf)
+        .delete_billing_view()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let (out, warn) = p.cc(&["vi", "list"]);
+    assert!(!out.contains("Globex"), "{out}");
+    assert!(
+        warn.contains("costcarve_views.vi_globex belongs to no integration"),
+        "{warn}"
+    );
+    let err = p.fails(&["vi", "drop-orphan", "vi_acme"], 2);
+    assert!(err.contains("orphans now: vi_globex"), "{err}");
+    p.cc(&["vi", "drop-orphan", "vi_globex"]);
+    let glue = p.glue_views().await;
+    assert_eq!(
+        glue.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["vi_acme"]
+    );
 }
 
 #[tokio::test]
