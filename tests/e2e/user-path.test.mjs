@@ -366,6 +366,16 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       await click('chart-kind-stacked');
       await until(async () => !accountIds(await (await el('chart')).getHTML()).length, 'the stacked chart should not be by account');
       await shot('costs-stacked-chart');
+      // Presenting to the customer: only this integration, nothing to navigate to.
+      await click('present');
+      await shown('presenting');
+      assert.equal(await text('costs-presented'), name);
+      for (const id of ['nav-integrations', 'nav-query', 'costs-integration', 'workspace-label']) {
+        assert.equal(await isShown(id), false, `${tid(id)} is hidden while presenting`);
+      }
+      await shot('costs-presenting');
+      await click('present-stop');
+      await shown('nav-integrations');
     });
 
     await step('edit: remove one account, add two; the diff shows them; the list shows the new count', async () => {

@@ -36,6 +36,12 @@ class AppState {
   large = $state(false);
   /** The banner's error. */
   error = $state<ApiError | null>(null);
+  /**
+   * Presenting one integration's costs to its customer: no navigation, no
+   * integration picker, no workspace path or other customers' names on
+   * screen until the presenter stops.
+   */
+  presenting = $state(false);
 
   start(): () => void {
     try {
@@ -48,6 +54,10 @@ class AppState {
     this.vi = null;
     history.replaceState(null, "", formatHash(this.screen, null));
     const onHash = () => {
+      if (this.presenting) {
+        history.replaceState(null, "", formatHash(this.screen, this.vi));
+        return;
+      }
       const { screen, vi } = parseHash(location.hash);
       this.screen = screen;
       this.vi = vi;
@@ -58,6 +68,7 @@ class AppState {
 
   /** Shows a screen; `vi` (when given) becomes the integration Costs and Query show. */
   go(screen: Screen, vi?: string | null): void {
+    if (this.presenting) return;
     this.screen = screen;
     if (vi !== undefined) this.vi = vi;
     const hash = formatHash(screen, screen === "costs" || screen === "query" ? this.vi : null);
@@ -66,10 +77,24 @@ class AppState {
 
   /** Selects the integration shown on Costs and Query. */
   selectVi(vi: string | null): void {
+    if (this.presenting) return;
     this.vi = vi;
     if (this.screen === "costs" || this.screen === "query") {
       history.replaceState(null, "", formatHash(this.screen, vi));
     }
+  }
+
+  /** Starts presenting the Costs of the selected integration (in large type). */
+  present(): boolean {
+    if (this.screen !== "costs" || this.vi === null) return false;
+    this.presenting = true;
+    this.large = true;
+    return true;
+  }
+
+  /** Back to the full app. */
+  stopPresenting(): void {
+    this.presenting = false;
   }
 
   setLarge(on: boolean): void {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { formatHash, parseHash } from "./app.svelte";
+import { describe, expect, it, vi } from "vitest";
+import { app, formatHash, parseHash } from "./app.svelte";
 
 describe("location hash", () => {
   it("round-trips a screen and an integration", () => {
@@ -12,5 +12,27 @@ describe("location hash", () => {
     expect(parseHash("")).toEqual({ screen: "integrations", vi: null });
     expect(parseHash("#/nope")).toEqual({ screen: "integrations", vi: null });
     expect(parseHash("#/query/%E0%A4%A")).toEqual({ screen: "query", vi: null });
+  });
+});
+
+describe("presenting one integration", () => {
+  it("needs the Costs screen and an integration, then locks navigation until stopped", () => {
+    // The store writes the location hash; the tests run without a DOM.
+    vi.stubGlobal("location", { hash: "" });
+    vi.stubGlobal("history", { pushState: () => {}, replaceState: () => {} });
+    app.screen = "integrations";
+    app.vi = null;
+    expect(app.present()).toBe(false);
+    app.screen = "costs";
+    app.vi = "Acme Retail";
+    expect(app.present()).toBe(true);
+    expect(app.large).toBe(true);
+    app.go("integrations");
+    app.selectVi("Globex");
+    expect([app.screen, app.vi]).toEqual(["costs", "Acme Retail"]);
+    app.stopPresenting();
+    app.go("integrations");
+    expect(app.screen).toBe("integrations");
+    vi.unstubAllGlobals();
   });
 });
