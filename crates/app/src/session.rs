@@ -398,20 +398,12 @@ impl Session {
             ),
             None => return Err(AppError::invalid("no workspace is open")),
         };
-        let now = self.clock.now();
-        let given = Organization::flat(
-            "000000000000".parse()?,
-            wanted.iter().map(|a| (a.clone(), String::new())).collect(),
-        );
-        let vi = costcarve_core::integration::IntegrationSet::default().create(
-            &given,
-            NewIntegration {
-                name: name.to_string(),
-                accounts: wanted.clone(),
-                allow_shared: true,
-            },
-            now,
-        )?;
+        let vi = NewIntegration {
+            name: name.to_string(),
+            accounts: wanted.clone(),
+            allow_shared: true,
+        }
+        .draft(self.clock.now())?;
         let before = current.unwrap_or_default();
         let after: BTreeSet<AccountId> = wanted.into_iter().collect();
         let views_db = match guard.as_ref() {

@@ -491,37 +491,25 @@ impl AwsWorkspace {
         Ok(&self.known.integrations)
     }
 
-    fn find(&self, name: &str) -> Option<&ManagedIntegration> {
-        let set = self.integration_set();
-        let id = set.get(name)?.id;
+    fn find(&self, name: &str) -> Result<&ManagedIntegration, IntegrationError> {
+        let id = self.integration_set().require(name)?.id;
         self.known
             .integrations
             .iter()
             .find(|m| m.integration.id == id)
+            .ok_or_else(|| IntegrationError::NotFound {
+                name: name.into(),
+                known: vec![],
+            })
     }
 
     /// The integration named so, from what this desktop last saw, reading
     /// the payer first if it has never seen it.
     pub async fn integration(&mut self, name: &str) -> Result<ManagedIntegration, WorkspaceError> {
-        if self.find(name).is_none() {
+        if self.find(name).is_err() {
             self.sync().await?;
         }
-        match self.find(name) {
-            Some(m) => Ok(m.clone()),
-            None => Err(self
-                .integration_set()
-                .require(name)
-                .map(|_| ())
-                .err()
-                .map(Into::into)
-                .unwrap_or_else(|| {
-                    IntegrationError::NotFound {
-                        name: name.into(),
-                        known: vec![],
-                    }
-                    .into()
-                })),
-        }
+        Ok(self.find(name)?.clone())
     }
 
     fn integration_set(&self) -> IntegrationSet {
@@ -554,16 +542,8 @@ impl AwsWorkspace {
         &mut self,
         new: NewIntegration,
     ) -> Result<ManagedIntegration, WorkspaceError> {
-        // The rules that need nothing from AWS (name, account count,
-        // duplicates) are checked before any call.
-        let given = Organization::flat(
-            self.payer.clone(),
-            new.accounts
-                .iter()
-                .map(|a| (a.clone(), String::new()))
-                .collect(),
-        );
-        IntegrationSet::default().create(&given, new.clone(), self.clock.now())?;
+        // The rules that need nothing from AWS are checked before any call.
+        new.draft(self.clock.now())?;
         self.sync().await?;
         let org = self.organization(false, &|_| {}).await?.organization;
         let mut set = self.integration_set();

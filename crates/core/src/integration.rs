@@ -146,6 +146,27 @@ pub struct NewIntegration {
     pub allow_shared: bool,
 }
 
+impl NewIntegration {
+    /// The integration this would make, checked by every rule that needs
+    /// neither the organization nor the other integrations (name, account
+    /// count, duplicates): what can be refused before anything is read.
+    pub fn draft(&self, now: DateTime<Utc>) -> Result<VirtualIntegration, IntegrationError> {
+        let first = self
+            .accounts
+            .first()
+            .cloned()
+            .ok_or(IntegrationError::NoAccounts)?;
+        let given = Organization::flat(
+            first,
+            self.accounts
+                .iter()
+                .map(|a| (a.clone(), String::new()))
+                .collect(),
+        );
+        IntegrationSet::default().create(&given, self.clone(), now)
+    }
+}
+
 /// What to change in an existing integration.
 #[derive(Debug, Clone, Default)]
 pub struct IntegrationChange {
