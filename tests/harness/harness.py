@@ -53,7 +53,7 @@ WORKGROUP = "costcarve"
 RESULTS_BUCKET = f"costcarve-emu-athena-results-{PAYER_ACCOUNT_ID}"
 RESULTS_PREFIX = "athena/"
 RESULTS_LOCATION = f"s3://{RESULTS_BUCKET}/{RESULTS_PREFIX}"
-BILLING_PERIODS_BACK = 3  # partitions: this month and the two before it
+BILLING_PERIODS_BACK = 13  # partitions (and CUR data): this month and the twelve before it
 
 MSP_EMAIL_DOMAIN = "msp.example"
 CUSTOMERS_OU = "Customers"
@@ -61,6 +61,8 @@ SHARED_OU = "Shared services"
 SANDBOX_OU = "Sandbox"
 DEFAULT_ENV_OUS = ("prod", "dev")
 ACCOUNTS_PER_CUSTOMER = 10  # for the default number of customers
+CUR_DEFAULT_ROWS = 60_000  # cur_data.DEFAULT_ROWS (not imported: numpy is slow to import for `down`)
+CUR_DEFAULT_SEED = 42
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
@@ -121,8 +123,10 @@ CUR2_COLUMNS = [
     ("product_sku", "string"),
     ("product_to_location", "string"),
     ("reservation_effective_cost", "double"),
+    ("reservation_net_effective_cost", "double"),
     ("reservation_reservation_a_r_n", "string"),
     ("resource_tags", "map<string,string>"),
+    ("savings_plan_net_savings_plan_effective_cost", "double"),
     ("savings_plan_savings_plan_a_r_n", "string"),
     ("savings_plan_savings_plan_effective_cost", "double"),
 ]
@@ -416,7 +420,8 @@ def seeder_credentials(moto_url: str) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def seed(moto_url: str, billing_url: str, plan: dict, workers: int) -> dict:
+def seed(moto_url: str, billing_url: str, plan: dict, workers: int, rows: int = 0,
+         data_seed: int = 0) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.monotonic()
@@ -487,11 +492,30 @@ def seed(moto_url: str, billing_url: str, plan: dict, workers: int) -> dict:
         "PartitionKeys": [{"Name": CUR2_PARTITION_KEY, "Type": "string"}],
         "StorageDescriptor": storage,
     })
-    periods = billing_periods(dt.datetime.now(dt.timezone.utc).date())
-    glue.batch_create_partition(DatabaseName=CUR_DATABASE, TableName=CUR_TABLE, PartitionInputList=[
-        {"Values": [p], "StorageDescriptor": {**storage, "Location": f"{location}BILLING_PERIOD={p}/"}}
-        for p in periods
-    ])
+    today = dt.datetime.now(dt.timezone.utc).date()
+    periods = billing_periods(today)
+    for chunk in range(0, len(periods), 100):  # BatchCreatePartition takes at most 100
+        glue.batch_create_partition(DatabaseName=CUR_DATABASE, TableName=CUR_TABLE, PartitionInputList=[
+            {"Values": [p], "StorageDescriptor": {**storage, "Location": f"{location}BILLING_PERIOD={p}/"}}
+            for p in periods[chunk:chunk + 100]
+        ])
+    t_glue = time.monotonic()
+
+    # The CUR itself: one Parquet file per billing period at the partition's location.
+    import cur_data  # beside this file
+
+    payer_name = org_api.describe_account(AccountId=PAYER_ACCOUNT_ID)["Account"]["Name"]
+    tables = cur_data.generate([{"id": a["id"], "name": a["name"], "tags": a["tags"]} for a in accounts],
+                               {"id": PAYER_ACCOUNT_ID, "name": payer_name}, rows=rows, seed=data_seed,
+                               today=today, months=len(periods))
+    t_generated = time.monotonic()
+    cur_objects = []
+    for period in periods:
+        key = f"{CUR_PREFIX}/BILLING_PERIOD={period}/{CUR_EXPORT}-00001.snappy.parquet"
+        body = cur_data.parquet_bytes(tables[period])
+        s3.put_object(Bucket=CUR_BUCKET, Key=key, Body=body)
+        cur_objects.append({"key": key, "rows": tables[period].num_rows, "bytes": len(body)})
+    t_cur = time.monotonic()
 
     c["athena"].create_work_group(
         Name=WORKGROUP,
@@ -508,6 +532,12 @@ def seed(moto_url: str, billing_url: str, plan: dict, workers: int) -> dict:
                         {"member_account_ids": sorted(a["id"] for a in accounts)})
     if status != 200:
         raise HarnessError(f"billing emulator config: HTTP {status} {body[:200]!r}")
+    # Cost Explorer (in moto) computes from this CUR, through the billing emulator's views.
+    status, body = http("POST", f"{moto_url}/moto-api/costcarve/ce-config", {
+        "billing_url": billing_url, "payer_account_id": PAYER_ACCOUNT_ID, "region": REGION,
+        "cur_database": CUR_DATABASE, "cur_table": CUR_TABLE})
+    if status != 200:
+        raise HarnessError(f"moto ce-config: HTTP {status} {body[:200]!r}")
     t_end = time.monotonic()
 
     return {
@@ -519,12 +549,16 @@ def seed(moto_url: str, billing_url: str, plan: dict, workers: int) -> dict:
         "accounts": [{k: a[k] for k in ("id", "name", "email", "tags")} | {"ou": "/".join(a["ou_path"])}
                      for a in accounts],
         "cur": {"bucket": CUR_BUCKET, "location": location, "database": CUR_DATABASE,
-                "table": CUR_TABLE, "partitions": periods},
+                "table": CUR_TABLE, "partitions": periods, "rows": sum(o["rows"] for o in cur_objects),
+                "seed": data_seed, "objects": cur_objects},
         "athena": {"workgroup": WORKGROUP, "results": RESULTS_LOCATION,
                    "results_bucket": RESULTS_BUCKET, "views_database": VIEWS_DATABASE},
         "timings_s": {"organization_and_ous": round(t_ous - t0, 3),
                       "accounts": round(t_accounts - t_ous, 3),
-                      "s3_glue_athena_billing": round(t_end - t_accounts, 3),
+                      "s3_glue": round(t_glue - t_accounts, 3),
+                      "cur_generate": round(t_generated - t_glue, 3),
+                      "cur_write": round(t_cur - t_generated, 3),
+                      "athena_billing_ce": round(t_end - t_cur, 3),
                       "total": round(t_end - t0, 3)},
     }
 
@@ -629,6 +663,8 @@ def stop_all(state_dir: Path, state: dict | None) -> None:
 def cmd_up(args) -> int:
     env_ous = tuple(e.strip() for e in args.ous_per_customer.split(",") if e.strip())
     plan = plan_organization(args.accounts, args.customers, env_ous)
+    if args.rows < 0:
+        raise HarnessError("--rows must be >= 0")
     state_dir = args.state_dir.resolve()
     with locked(state_dir, create=True):
         old = read_state(state_dir)
@@ -688,7 +724,7 @@ def cmd_up(args) -> int:
             log(f"moto on {moto_url}, billing emulator on {billing_url} ({t_started - t0:.1f} s); "
                 f"seeding {len(plan['accounts'])} accounts in {len(plan['customers'])} customers")
 
-            seeded = seed(moto_url, billing_url, plan, args.workers)
+            seeded = seed(moto_url, billing_url, plan, args.workers, args.rows, args.seed)
             env = exports_for(moto_url, billing_url, state_dir)
             state = {
                 "version": 1,
@@ -696,7 +732,8 @@ def cmd_up(args) -> int:
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "options": {"accounts": args.accounts, "customers": len(plan["customers"]),
                             "ous_per_customer": list(env_ous), "billing_delay_ms": args.billing_delay_ms,
-                            "health_delay_seconds": args.health_delay_seconds},
+                            "health_delay_seconds": args.health_delay_seconds,
+                            "rows": args.rows, "seed": args.seed},
                 "payer_account_id": PAYER_ACCOUNT_ID,
                 "region": REGION,
                 "moto": started["moto"],
@@ -809,6 +846,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="how long a new/changed billing view stays CREATING/UPDATING (default 1)")
     up.add_argument("--workers", type=int, default=1,
                     help="accounts created in parallel (default 1: in order; 4 saves ~15%% at 1000)")
+    up.add_argument("--rows", type=int, default=CUR_DEFAULT_ROWS,
+                    help=f"CUR line items over the 13 billing periods (default {CUR_DEFAULT_ROWS})")
+    up.add_argument("--seed", type=int, default=CUR_DEFAULT_SEED,
+                    help=f"seed of the CUR data (default {CUR_DEFAULT_SEED})")
     up.add_argument("--verbose", action="store_true", help="servers log every request")
     state_dir_arg(up)
     up.set_defaults(func=cmd_up)

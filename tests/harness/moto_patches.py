@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from moto.athena.models import AthenaBackend, Execution
+from moto.athena.models import AthenaBackend, Execution, QueryResults
 from moto.athena.responses import AthenaResponse
 from moto.ce.responses import CostExplorerResponse
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -38,6 +38,10 @@ from moto.moto_api._internal.models import MotoAPIBackend
 from moto.organizations import utils as organizations_utils
 from moto.organizations.exceptions import InvalidInputException
 from moto.organizations.responses import OrganizationsResponse
+from moto.s3.models import s3_backends
+
+import athena_engine  # beside this file
+import ce_engine
 
 CONTROL_PREFIX = "/moto-api/costcarve"
 
@@ -219,6 +223,8 @@ CONTROL_ROUTES = {
     "athena-faults": {"GET": _get_athena_faults, "POST": _post_athena_faults, "DELETE": _delete_athena_faults},
     "ce-requests": {"GET": _get_ce_requests, "DELETE": _delete_ce_requests},
     "ce-forecast-results": {"POST": _post_forecast_results, "DELETE": _delete_forecast_results},
+    "ce-config": {"GET": lambda request: (200, ce_engine.CONFIG.get()),
+                  "POST": lambda request: (200, ce_engine.CONFIG.update(_body(request)))},
 }
 
 
@@ -418,7 +424,6 @@ class ControlledExecution(Execution):
                 self._finish(value, None)
 
 
-_original_start_query_execution = AthenaBackend.start_query_execution
 _original_get_query_results = AthenaBackend.get_query_results
 _original_get_query_execution_response = AthenaResponse.get_query_execution
 
@@ -437,9 +442,7 @@ def _start_query_execution(self: AthenaBackend, query: str, context: dict[str, A
     context_database = ((context or {}).get("Database") or "default").lower()
     fault = CONTROLS.take_athena_fault(query)
     ddl = parse_view_ddl(query, context_database)
-    if fault is None and ddl is None:
-        return _original_start_query_execution(self, query=query, context=context, config=config,
-                                               workgroup=workgroup, execution_parameters=execution_parameters)
+    backend = self
 
     def outcome(execution: Execution) -> tuple[str, str | None]:
         if fault is not None and fault.state is not None:
@@ -447,26 +450,54 @@ def _start_query_execution(self: AthenaBackend, query: str, context: dict[str, A
         if isinstance(ddl, str):
             return "FAILED", ddl
         if ddl is not None:
-            return apply_view_ddl(self, ddl, context_database)
-        # What moto's own start_query_execution does, only later.
-        self._process_ddl(query, context)
-        self._store_predefined_query_results(execution.id)
+            return apply_view_ddl(backend, ddl, context_database)
+        # Any other statement is executed (DuckDB over the Parquet in S3).
+        try:
+            result = athena_engine.execute(backend.account_id, backend.region_name, query, context_database)
+        except athena_engine.AthenaQueryError as err:
+            return "FAILED", err.reason
+        except Exception as err:  # noqa: BLE001 - an emulator bug surfaces as Athena's internal error
+            return "FAILED", f"GENERIC_INTERNAL_ERROR: {type(err).__name__}: {err}"
+        execution.outcome = result
+        _write_result_csv(backend, execution, result)
         return "SUCCEEDED", None
 
     execution = ControlledExecution(
         running_s=fault.running_ms / 1000 if fault else 0, outcome=outcome, query=query, context=context,
         config=config, workgroup=self.work_groups.get(workgroup), execution_parameters=execution_parameters)
+    execution.statement_type = "DDL" if ddl is not None else "DML"
     self.executions[execution.id] = execution
     execution.settle()
     return execution.id
 
 
+def _write_result_csv(backend: AthenaBackend, execution: Execution, result: Any) -> None:
+    """Athena writes `<OutputLocation>/<id>.csv`; moto made the config's
+    OutputLocation that full path already."""
+    location = (execution.config or {}).get("OutputLocation")
+    if not location:
+        return
+    bucket, key = athena_engine.parse_s3_url(location)
+    s3_backends[backend.account_id]["aws"].put_object(
+        bucket_name=bucket, key_name=key, value=athena_engine.result_csv(result))
+
+
 def _get_query_results(self: AthenaBackend, exec_id: str) -> Any:
     execution = self.executions.get(exec_id)
-    if isinstance(execution, ControlledExecution) and execution.status == "FAILED":
+    if not isinstance(execution, ControlledExecution):
+        return _original_get_query_results(self, exec_id)
+    state = execution.status
+    if state == "FAILED":
         # Athena answers with the query's failure reason.
         raise JsonRESTError("InvalidRequestException", execution.reason or "Query failed")
-    return _original_get_query_results(self, exec_id)
+    if state != "SUCCEEDED":
+        raise JsonRESTError("InvalidRequestException", f"Query has not yet finished. Current state: {state}")
+    result = getattr(execution, "outcome", None)
+    if result is None:  # DDL: no rows
+        return QueryResults(rows=[], column_info=[])
+    header = {"Data": [{"VarCharValue": c["Name"]} for c in result.columns]}
+    rows = [header] + [{"Data": [{} if v is None else {"VarCharValue": v} for v in r]} for r in result.rows]
+    return QueryResults(rows=rows, column_info=result.columns)
 
 
 ATHENA_RESULTS_PAGE = 1000  # GetQueryResults' largest page in AWS
@@ -505,6 +536,13 @@ def _get_query_execution_response(self: AthenaResponse) -> str:
         status["CompletionDateTime"] = execution.end_time
     if execution.reason is not None:
         status["StateChangeReason"] = execution.reason
+    answer["QueryExecution"]["StatementType"] = getattr(execution, "statement_type", "DML")
+    result = getattr(execution, "outcome", None)
+    if result is not None:
+        stats = answer["QueryExecution"]["Statistics"]
+        stats["DataScannedInBytes"] = result.scanned_bytes
+        stats["EngineExecutionTimeInMillis"] = result.engine_ms
+        stats["TotalExecutionTimeInMillis"] = result.engine_ms
     if status["State"] == "FAILED":
         status["AthenaError"] = {"ErrorCategory": 2, "Retryable": False,  # 2: a user error
                                  "ErrorMessage": execution.reason}
@@ -515,112 +553,34 @@ def _get_query_execution_response(self: AthenaResponse) -> str:
 # Cost Explorer
 
 
-class CeValidationError(JsonRESTError):
-    def __init__(self, message: str):
-        super().__init__("ValidationException", message)
-
-
-FORECAST_METRICS = ("AMORTIZED_COST", "BLENDED_COST", "NET_AMORTIZED_COST", "NET_UNBLENDED_COST",
-                    "UNBLENDED_COST")
-# The model's enums: values outside them fail the request's shape validation.
-MODEL_METRICS = ("BLENDED_COST", "UNBLENDED_COST", "AMORTIZED_COST", "NET_UNBLENDED_COST",
-                 "NET_AMORTIZED_COST", "USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT", "LIST_COST",
-                 "CONTRACTED_COST", "BILLED_COST", "PUBLIC_EQUIVALENT_BILLED_COST", "PUBLIC_ON_DEMAND_COST")
-MODEL_GRANULARITIES = ("DAILY", "MONTHLY", "HOURLY")
-DATE_PATTERN = r"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2}Z)?"
-BILLING_VIEW_ARN_PATTERN = r"^arn:aws[a-z-]*:(billing)::[0-9]{12}:billingview/[-a-zA-Z0-9/:_+=.-@]{1,43}$"
-FORECAST_PER_BUCKET = 100  # the default answer: this much per day / per month
-
-
-def _shape_errors(params: dict[str, Any]) -> list[str]:
-    """The request's violations of GetCostForecast's input shape, worded as
-    AWS's request validation words them."""
-    errors: list[str] = []
-
-    def bad(value: Any, where: str, constraint: str) -> None:
-        shown = "null" if value is None else f"'{value}'"
-        errors.append(f"Value {shown} at '{where}' failed to satisfy constraint: {constraint}")
-
-    period = params.get("TimePeriod")
-    if not isinstance(period, dict):
-        bad(None, "timePeriod", "Member must not be null")
-    else:
-        for key in ("Start", "End"):
-            value = period.get(key)
-            where = f"timePeriod.{key.lower()}"
-            if value is None:
-                bad(None, where, "Member must not be null")
-            elif not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
-                bad(value, where, f"Member must satisfy regular expression pattern: {DATE_PATTERN}")
-    for key, allowed in (("Metric", MODEL_METRICS), ("Granularity", MODEL_GRANULARITIES)):
-        value = params.get(key)
-        if value is None:
-            bad(None, key.lower(), "Member must not be null")
-        elif value not in allowed:
-            bad(value, key.lower(), f"Member must satisfy enum value set: [{', '.join(allowed)}]")
-    level = params.get("PredictionIntervalLevel")
-    if level is not None and (type(level) is not int or not 51 <= level <= 99):
-        bound = "greater than or equal to 51" if type(level) is int and level < 51 else "less than or equal to 99"
-        bad(level, "predictionIntervalLevel", f"Member must have value {bound}")
-    arn = params.get("BillingViewArn")
-    if arn is not None and (not isinstance(arn, str) or not 20 <= len(arn) <= 2048
-                            or not re.search(BILLING_VIEW_ARN_PATTERN, arn)):
-        bad(arn, "billingViewArn", f"Member must satisfy regular expression pattern: {BILLING_VIEW_ARN_PATTERN}")
-    return errors
-
-
-def _forecast_period(params: dict[str, Any]) -> tuple[dt.date, dt.date]:
-    """Validates a request whose shape is valid: its (start, end) dates."""
-    dates = []
-    for key in ("Start", "End"):
-        text = params["TimePeriod"][key]
-        try:
-            dates.append(dt.date.fromisoformat(text[:10]))
-        except ValueError:
-            raise CeValidationError(f"Invalid {key.lower()} date: {text}") from None
-    start, end = dates
-    if start >= end:
-        raise CeValidationError(f"Requested Start: {params['TimePeriod']['Start']} must be before "
-                                f"requested End: {params['TimePeriod']['End']}")
-    if params["Metric"] not in FORECAST_METRICS:
-        raise CeValidationError(f"Unsupported metric {params['Metric']} for GetCostForecast; "
-                                f"use one of {', '.join(FORECAST_METRICS)}")
-    if params["Granularity"] not in ("DAILY", "MONTHLY"):
-        raise CeValidationError("GetCostForecast supports only DAILY and MONTHLY granularity")
-    return start, end
-
-
-def default_forecast(start: dt.date, end: dt.date, granularity: str) -> dict[str, Any]:
-    """FORECAST_PER_BUCKET for each day (DAILY) or each calendar month the
-    period touches (MONTHLY; the first and last buckets are cut to the period)."""
-    buckets = []
-    cursor = start
-    while cursor < end:
-        if granularity == "DAILY":
-            following = cursor + dt.timedelta(days=1)
-        else:
-            following = dt.date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
-        following = min(following, end)
-        buckets.append({
-            "TimePeriod": {"Start": cursor.isoformat(), "End": following.isoformat()},
-            "MeanValue": f"{FORECAST_PER_BUCKET:.2f}",
-            "PredictionIntervalLowerBound": f"{FORECAST_PER_BUCKET * 0.9:.2f}",
-            "PredictionIntervalUpperBound": f"{FORECAST_PER_BUCKET * 1.1:.2f}",
-        })
-        cursor = following
-    return {"Total": {"Amount": f"{FORECAST_PER_BUCKET * len(buckets):.2f}", "Unit": "USD"},
-            "ForecastResultsByTime": buckets}
+def _ce_answer(self: CostExplorerResponse, operation: str, compute: Callable[[dict[str, Any], str], Any]) -> str:
+    try:
+        params = json.loads(self.body or "{}")
+    except ValueError:
+        raise JsonRESTError("SerializationException", "Start of structure or map found where not expected") from None
+    try:
+        return json.dumps(compute(params, self.current_account))
+    except ce_engine.CeError as err:
+        error = JsonRESTError(err.code, err.message)
+        error.code = err.status
+        raise error from None
 
 
 def _get_cost_forecast(self: CostExplorerResponse) -> str:
-    params = json.loads(self.body or "{}")
-    errors = _shape_errors(params)
-    if errors:
-        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
-        raise CeValidationError(f"{count}: {'; '.join(errors)}")
-    start, end = _forecast_period(params)
-    canned = CONTROLS.forecast_for(self.current_account, self.body)
-    return json.dumps(canned if canned is not None else default_forecast(start, end, params["Granularity"]))
+    def compute(params: dict[str, Any], caller: str) -> Any:
+        ce_engine.validate_shape("GetCostForecast", params)
+        canned = CONTROLS.forecast_for(caller, self.body)
+        return canned if canned is not None else ce_engine.get_cost_forecast(params, caller)
+
+    return _ce_answer(self, "GetCostForecast", compute)
+
+
+def _get_cost_and_usage(self: CostExplorerResponse) -> str:
+    return _ce_answer(self, "GetCostAndUsage", ce_engine.get_cost_and_usage)
+
+
+def _get_dimension_values(self: CostExplorerResponse) -> str:
+    return _ce_answer(self, "GetDimensionValues", ce_engine.get_dimension_values)
 
 
 _original_ce_call_action = CostExplorerResponse.call_action
@@ -683,6 +643,8 @@ def install() -> None:
 
     CostExplorerResponse.call_action = _ce_call_action
     CostExplorerResponse.get_cost_forecast = _get_cost_forecast
+    CostExplorerResponse.get_cost_and_usage = _get_cost_and_usage
+    CostExplorerResponse.get_dimension_values = _get_dimension_values
 
     # moto pages ListAccounts by 100 when MaxResults is absent; AWS by 20.
     organizations_utils.PAGINATION_MODEL["list_accounts"]["limit_default"] = ORGANIZATIONS_MAX_RESULTS

@@ -7,6 +7,7 @@ Run from the repository root:
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -303,9 +304,14 @@ def test_glue_has_a_cur2_table_partitioned_by_billing_period(emu, aws):
     assert re.fullmatch(r"s3://[a-z0-9.-]+/.+/", sd["Location"])
     partitions = glue.get_partitions(DatabaseName=database, TableName=table_name)["Partitions"]
     periods = sorted(p["Values"][0] for p in partitions)
-    assert len(periods) == 3 and all(re.fullmatch(r"\d{4}-\d{2}", p) for p in periods)
+    assert periods == harness.billing_periods(dt.datetime.now(dt.timezone.utc).date(), 13)
     for p in partitions:
         assert p["StorageDescriptor"]["Location"] == f"{sd['Location']}BILLING_PERIOD={p['Values'][0]}/"
+    # ... and every partition holds its CUR 2.0 Parquet object (test_emulated_payer.py checks its rows).
+    s3 = aws("s3")
+    bucket, prefix = sd["Location"][len("s3://"):].split("/", 1)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    assert sorted(keys) == [f"{prefix}BILLING_PERIOD={p}/{harness.CUR_EXPORT}-00001.snappy.parquet" for p in periods]
     assert glue.get_database(Name=emu.flags["--views-database"])["Database"]["Name"] == emu.flags["--views-database"]
 
 
@@ -406,4 +412,5 @@ def test_plan_takes_custom_env_ous_and_customer_count():
 def test_billing_periods_cross_year_boundaries():
     import datetime as dt
 
-    assert harness.billing_periods(dt.date(2026, 2, 14)) == ["2025-12", "2026-01", "2026-02"]
+    assert harness.billing_periods(dt.date(2026, 2, 14), 3) == ["2025-12", "2026-01", "2026-02"]
+    assert len(harness.billing_periods(dt.date(2026, 2, 14))) == 13

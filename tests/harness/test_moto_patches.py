@@ -232,33 +232,56 @@ def test_drop_view_deletes_the_glue_table(emu, aws):
     assert glue_table(glue, harness.CUR_DATABASE, harness.CUR_TABLE) is not None
 
 
-def test_other_queries_keep_motos_canned_results_and_write_csv(emu, aws):
+def csv_of(s3, location: str) -> str:
+    bucket, key = location[len("s3://"):].split("/", 1)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def test_other_queries_run_on_the_cur_and_write_their_csv(emu, aws):
     athena, s3 = aws("athena"), aws("s3")
-    canned = {"results": [
-        {"rows": [{"Data": [{"VarCharValue": "account"}, {"VarCharValue": "cost"}]},
-                  {"Data": [{"VarCharValue": "111111111111"}, {"VarCharValue": "12.5"}]}],
-         "column_info": [{"Name": "account", "Type": "varchar"}, {"Name": "cost", "Type": "double"}]},
-        {"rows": [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "7"}]}],
-         "column_info": [{"Name": "n", "Type": "bigint"}]},
-    ]}
-    status, _ = harness.http("POST", f"{emu.exports['AWS_ENDPOINT_URL']}/moto-api/static/athena/query-results",
-                             canned)
-    assert status == 201
+    sql = (f"SELECT line_item_line_item_type AS kind, count(*) AS n, sum(line_item_unblended_cost) "
+           f"FROM {CUR_TABLE} GROUP BY 1 ORDER BY 1")
     # the workgroup's output location (what AWS uses when the request names none) ...
-    first = run(athena, f"SELECT account, cost FROM {CUR_TABLE}")
+    first = run(athena, sql)
     # ... or the request's own
-    second = run(athena, "SELECT count(*) AS n FROM x",
-                 ResultConfiguration={"OutputLocation": f"s3://{harness.RESULTS_BUCKET}/mine/"})
-    for ex, result, prefix in ((first, canned["results"][0], harness.RESULTS_LOCATION),
-                               (second, canned["results"][1], f"s3://{harness.RESULTS_BUCKET}/mine/")):
+    second = run(athena, sql, ResultConfiguration={"OutputLocation": f"s3://{harness.RESULTS_BUCKET}/mine/"})
+    for ex, prefix in ((first, harness.RESULTS_LOCATION), (second, f"s3://{harness.RESULTS_BUCKET}/mine/")):
         assert ex["Status"]["State"] == "SUCCEEDED" and ex["StatementType"] == "DML"
-        rows = athena.get_query_results(QueryExecutionId=ex["QueryExecutionId"])["ResultSet"]["Rows"]
-        assert rows == result["rows"]
+        assert ex["Statistics"]["DataScannedInBytes"] > 0
+        answer = athena.get_query_results(QueryExecutionId=ex["QueryExecutionId"])["ResultSet"]
+        columns = answer["ResultSetMetadata"]["ColumnInfo"]
+        assert [(c["Name"], c["Type"]) for c in columns] == [("kind", "varchar"), ("n", "bigint"),
+                                                             ("_col2", "double")]
+        rows = answer["Rows"]
+        assert rows[0] == {"Data": [{"VarCharValue": "kind"}, {"VarCharValue": "n"}, {"VarCharValue": "_col2"}]}
+        kinds = [r["Data"][0]["VarCharValue"] for r in rows[1:]]
+        assert kinds == sorted(kinds) and {"Usage", "Tax", "Credit", "SavingsPlanCoveredUsage"} <= set(kinds)
         location = ex["ResultConfiguration"]["OutputLocation"]
         assert location == f"{prefix}{ex['QueryExecutionId']}.csv"
-        key = location[len(f"s3://{harness.RESULTS_BUCKET}/"):]
-        csv = s3.get_object(Bucket=harness.RESULTS_BUCKET, Key=key)["Body"].read().decode()
-        assert csv == "".join(",".join(f'"{d["VarCharValue"]}"' for d in r["Data"]) + "\n" for r in result["rows"])
+        assert csv_of(s3, location) == "".join(
+            ",".join(f'"{d["VarCharValue"]}"' for d in r["Data"]) + "\n" for r in rows)
+    assert (athena.get_query_results(QueryExecutionId=first["QueryExecutionId"])["ResultSet"]["Rows"]
+            == athena.get_query_results(QueryExecutionId=second["QueryExecutionId"])["ResultSet"]["Rows"])
+
+
+@pytest.mark.parametrize("sql, reason", [
+    ("SELECT * FROM nowhere", f"TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.{VIEWS}.nowhere' does not exist"),
+    ("SELECT 1 FROM elsewhere.t", "SCHEMA_NOT_FOUND: line 1:"),
+    ("SELECT 1 FROM other.db.t", "CATALOG_NOT_FOUND: line 1:"),
+    (f"SELECT no_such_column FROM {CUR_TABLE}", "COLUMN_NOT_FOUND: line 1:1: Column 'no_such_column' cannot be resolved"),
+    ("SELECT * FROM", "SYNTAX_ERROR: line 1:"),
+    ("SELECT 1; SELECT 2", "INVALID_INPUT: Only one sql statement is allowed"),
+    (f"INSERT INTO {CUR_TABLE} VALUES (1)", "NOT_SUPPORTED: "),
+    (f"SELECT no_such_fn(1) FROM {CUR_TABLE}", "FUNCTION_NOT_FOUND: "),
+])
+def test_queries_athena_refuses_end_failed_with_its_reasons(emu, aws, sql, reason):
+    athena = aws("athena")
+    ex = run(athena, sql)  # context: the views database
+    assert ex["Status"]["State"] == "FAILED", ex["Status"]
+    assert ex["Status"]["StateChangeReason"].startswith(reason), ex["Status"]["StateChangeReason"]
+    assert ex["Status"]["AthenaError"]["ErrorMessage"] == ex["Status"]["StateChangeReason"]
+    with pytest.raises(athena.exceptions.InvalidRequestException, match=reason.split(":")[0]):
+        athena.get_query_results(QueryExecutionId=ex["QueryExecutionId"])
 
 
 # ----------------------------------------------------------------------------
@@ -331,10 +354,10 @@ def test_stopping_a_running_execution_cancels_it_and_its_ddl(emu, aws, faults):
 
 def test_faults_match_only_their_queries_and_take_every_match_with_times_null(emu, aws, faults):
     athena = aws("athena")
-    faults({"match": "(?i)select .* from unlucky", "times": None, "state": "CANCELLED"})
+    faults({"match": "(?i)select .* AS unlucky", "times": None, "state": "CANCELLED"})
     for _ in range(2):
-        assert run(athena, "SELECT 1 FROM unlucky")["Status"]["State"] == "CANCELLED"
-    assert run(athena, "SELECT 1 FROM lucky")["Status"]["State"] == "SUCCEEDED"
+        assert run(athena, "SELECT 1 AS unlucky")["Status"]["State"] == "CANCELLED"
+    assert run(athena, "SELECT 1 AS lucky")["Status"]["State"] == "SUCCEEDED"
     assert control(emu, "GET", "/moto-api/costcarve/athena-faults")[1]["faults"][0]["fired"] == 2
 
 
@@ -362,13 +385,14 @@ def test_ce_requests_are_recorded_in_order(emu, aws):
     ce = aws("ce")
     assert control(emu, "DELETE", "/moto-api/costcarve/ce-requests") == (200, [])
     usage = {"TimePeriod": {"Start": "2026-01-01", "End": "2026-02-01"}, "Granularity": "MONTHLY",
-             "Metrics": ["UnblendedCost"], "BillingViewArn": BILLING_VIEW,
-             "GroupBy": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]}
+             "Metrics": ["UnblendedCost"], "GroupBy": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]}
     ce.get_cost_and_usage(**usage)
-    ce.get_cost_and_usage(**usage, NextPageToken="page-2")
+    with pytest.raises(ce.exceptions.InvalidNextTokenException):  # logged all the same
+        ce.get_cost_and_usage(**usage, NextPageToken="page-2")
     forecast = {"TimePeriod": {"Start": "2026-02-01", "End": "2026-02-03"}, "Metric": "UNBLENDED_COST",
                 "Granularity": "DAILY", "BillingViewArn": BILLING_VIEW}
-    ce.get_cost_forecast(**forecast)
+    with pytest.raises(ce.exceptions.ResourceNotFoundException):  # no such view
+        ce.get_cost_forecast(**forecast)
     assert control(emu, "GET", "/moto-api/costcarve/ce-requests") == (200, [
         {"action": "GetCostAndUsage", "params": usage},
         {"action": "GetCostAndUsage", "params": {**usage, "NextPageToken": "page-2"}},
@@ -378,23 +402,24 @@ def test_ce_requests_are_recorded_in_order(emu, aws):
     assert control(emu, "GET", "/moto-api/costcarve/ce-requests") == (200, [])
 
 
-def test_cost_forecast_by_default_is_100_per_day_or_month(emu, aws):
+def test_cost_forecast_is_the_recent_daily_mean_per_day_or_month(emu, aws):
     ce = aws("ce")
     daily = ce.get_cost_forecast(TimePeriod={"Start": "2026-03-30", "End": "2026-04-02"},
                                  Metric="NET_UNBLENDED_COST", Granularity="DAILY")
-    assert daily["Total"] == {"Amount": "300.00", "Unit": "USD"}
-    assert [(r["TimePeriod"]["Start"], r["TimePeriod"]["End"], r["MeanValue"])
-            for r in daily["ForecastResultsByTime"]] == [
-        ("2026-03-30", "2026-03-31", "100.00"), ("2026-03-31", "2026-04-01", "100.00"),
-        ("2026-04-01", "2026-04-02", "100.00")]
+    means = [float(r["MeanValue"]) for r in daily["ForecastResultsByTime"]]
+    assert [(r["TimePeriod"]["Start"], r["TimePeriod"]["End"]) for r in daily["ForecastResultsByTime"]] == [
+        ("2026-03-30", "2026-03-31"), ("2026-03-31", "2026-04-01"), ("2026-04-01", "2026-04-02")]
+    assert means[0] > 0 and means == [means[0]] * 3
+    assert float(daily["Total"]["Amount"]) == pytest.approx(sum(means))
     bounds = daily["ForecastResultsByTime"][0]
-    assert (bounds["PredictionIntervalLowerBound"], bounds["PredictionIntervalUpperBound"]) == ("90.00", "110.00")
+    assert float(bounds["PredictionIntervalLowerBound"]) < means[0] < float(bounds["PredictionIntervalUpperBound"])
     monthly = ce.get_cost_forecast(TimePeriod={"Start": "2026-11-26", "End": "2027-02-01"},
                                    Metric="AMORTIZED_COST", Granularity="MONTHLY", PredictionIntervalLevel=80)
-    assert monthly["Total"]["Amount"] == "300.00"
     assert [r["TimePeriod"] for r in monthly["ForecastResultsByTime"]] == [
         {"Start": "2026-11-26", "End": "2026-12-01"}, {"Start": "2026-12-01", "End": "2027-01-01"},
         {"Start": "2027-01-01", "End": "2027-02-01"}]
+    cut, december, january = (float(r["MeanValue"]) for r in monthly["ForecastResultsByTime"])
+    assert december == pytest.approx(january) and cut == pytest.approx(december * 5 / 31, rel=1e-6)
 
 
 def test_cost_forecast_serves_canned_results_in_order(emu, aws):
@@ -414,10 +439,11 @@ def test_cost_forecast_serves_canned_results_in_order(emu, aws):
     assert ask("UNBLENDED_COST") == canned[0]
     assert ask("BLENDED_COST") == canned[1]
     assert ask("UNBLENDED_COST") == canned[0]  # the same request gets the same answer (as moto's CE)
-    assert ask("AMORTIZED_COST")["Total"]["Amount"] == "100.00"  # queue empty: the default again
+    computed = ask("AMORTIZED_COST")  # queue empty: computed from the CUR again
+    assert computed not in canned and float(computed["Total"]["Amount"]) > 0
     control(emu, "POST", "/moto-api/costcarve/ce-forecast-results", {"results": canned})
     assert control(emu, "DELETE", "/moto-api/costcarve/ce-forecast-results") == (200, {"queued": 0})
-    assert ask("NET_AMORTIZED_COST")["Total"]["Amount"] == "100.00"
+    assert ask("NET_AMORTIZED_COST") not in canned
 
 
 @pytest.mark.parametrize("request_, message", [
@@ -543,12 +569,9 @@ def test_moto_reset_clears_faults_and_the_ce_log(tmp_path, monkeypatch):
 
 
 def test_get_query_results_pages_like_aws(emu, aws):
-    athena = aws("athena")
-    rows = [{"Data": [{"VarCharValue": "n"}]}] + [{"Data": [{"VarCharValue": str(i)}]} for i in range(2300)]
-    status, _ = harness.http("POST", f"{emu.exports['AWS_ENDPOINT_URL']}/moto-api/static/athena/query-results",
-                             {"results": [{"rows": rows, "column_info": [{"Name": "n", "Type": "integer"}]}]})
-    assert status == 201
-    qid = athena.start_query_execution(QueryString="SELECT n FROM t", WorkGroup="costcarve")["QueryExecutionId"]
+    athena, s3 = aws("athena"), aws("s3")
+    ex = run(athena, f"SELECT identity_line_item_id AS id FROM {CUR_TABLE} ORDER BY 1 LIMIT 2300")
+    qid = ex["QueryExecutionId"]
     got, token, pages = [], None, 0
     while True:
         kw = {"QueryExecutionId": qid, "MaxResults": 1000}
@@ -560,6 +583,8 @@ def test_get_query_results_pages_like_aws(emu, aws):
         token = page.get("NextToken")
         if not token:
             break
-    assert pages == 3 and got == rows
+    assert pages == 3 and len(got) == 2301  # the header row, then 2,300 rows
+    csv = csv_of(s3, ex["ResultConfiguration"]["OutputLocation"]).splitlines()
+    assert csv == [f'"{r["Data"][0]["VarCharValue"]}"' for r in got]
     with pytest.raises(athena.exceptions.InvalidRequestException):
         athena.get_query_results(QueryExecutionId=qid, MaxResults=1001)
