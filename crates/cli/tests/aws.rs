@@ -250,6 +250,36 @@ impl Payer {
         out
     }
 
+    /// An independent sum over the seeded CUR: `tests/harness/cur_sums.py`
+    /// reads the Parquet objects back from moto's S3 and sums them with
+    /// pyarrow (no SQL, none of the emulators' query code). `args` are its
+    /// flags (`--accounts`, `--from`, `--to`, `--group-by`, `--metric`, ...).
+    fn cur_sums(&self, args: &[&str]) -> Value {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let venv = std::env::var("COSTCARVE_TEST_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
+            });
+        let mut c = Command::new(venv.join("bin/python"));
+        c.arg(root.join("tests/harness/cur_sums.py")).args(args);
+        for (k, v) in &self.emu.env {
+            if k.starts_with("AWS_") {
+                c.env(k, v);
+            }
+        }
+        let out = c
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("the test venv's python runs");
+        assert!(
+            out.status.success(),
+            "cur_sums {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Accounts of the emulated org with this `customer` tag.
     fn customer_accounts(&self, customer: &str) -> Vec<String> {
         let (out, _) = self.cc(&["accounts", "--json"]);
@@ -415,30 +445,39 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     );
     assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
 
-    // Costs through the billing view; closed months cost nothing the second time.
-    let canned = r#"{"results": [{"ResultsByTime": [
-        {"TimePeriod": {"Start": "2026-08-01", "End": "2026-09-01"}, "Total": {}, "Groups": [
-            {"Keys": ["AmazonEC2"], "Metrics": {"UnblendedCost": {"Amount": "120.50", "Unit": "USD"}}},
-            {"Keys": ["AmazonS3"], "Metrics": {"UnblendedCost": {"Amount": "4.25", "Unit": "USD"}}}], "Estimated": false},
-        {"TimePeriod": {"Start": "2026-09-01", "End": "2026-10-01"}, "Total": {}, "Groups": [
-            {"Keys": ["AmazonEC2"], "Metrics": {"UnblendedCost": {"Amount": "130.00", "Unit": "USD"}}}], "Estimated": false}]}]}"#;
-    p.moto("POST", "/moto-api/static/ce/cost-and-usage-results", canned);
+    // Costs through the billing view, as the CUR says for exactly these
+    // accounts; closed months cost nothing the second time.
+    let (from, to) = (month_start(&p, 4), month_start(&p, 2));
+    let accounts_arg = want.iter().cloned().collect::<Vec<_>>().join(",");
     p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
     let cost = [
         "cost",
         "Acme Corp",
         "--from",
-        "2026-08-01",
+        &from,
         "--to",
-        "2026-10-01",
+        &to,
         "--group-by",
         "service",
         "--json",
     ];
     let (out, err) = p.cc(&cost);
     let series: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(series["total"], "254.75");
-    assert_eq!(series["points"].as_array().unwrap().len(), 3);
+    let independent = p.cur_sums(&[
+        "--accounts",
+        &accounts_arg,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--group-by",
+        "service",
+    ]);
+    assert!(
+        independent["rows"].as_u64().unwrap() > 0,
+        "the customer has CUR rows"
+    );
+    assert_same_figures("monthly by service", &series, &independent);
     assert!(
         err.contains("Cost Explorer requests: 1 (USD 0.01)"),
         "{err}"
@@ -465,6 +504,60 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
         1,
         "closed months opened a second time made no Cost Explorer request"
     );
+    // Every metric, by account (exactly the integration's), daily and with exclusions.
+    for (metric, group, granularity, exclude) in [
+        ("unblended", "account", "monthly", ""),
+        ("net_unblended", "account", "monthly", ""),
+        ("amortized", "line_item_type", "monthly", ""),
+        ("unblended", "region", "daily", "Credit,Refund,Tax"),
+    ] {
+        let mut args = vec![
+            "cost",
+            "Acme Corp",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--metric",
+            metric,
+            "--group-by",
+            group,
+            "--granularity",
+            granularity,
+            "--json",
+        ];
+        let mut independent_args = vec![
+            "--accounts",
+            &accounts_arg,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--metric",
+            metric,
+            "--group-by",
+            group,
+            "--granularity",
+            granularity,
+        ];
+        if !exclude.is_empty() {
+            args.extend(["--exclude", exclude]);
+            independent_args.extend(["--exclude", exclude]);
+        }
+        let series: Value = serde_json::from_str(&p.cc(&args).0).unwrap();
+        assert_same_figures(
+            &format!("{metric} by {group} {granularity} -{exclude}"),
+            &series,
+            &p.cur_sums(&independent_args),
+        );
+        if group == "account" {
+            let seen: BTreeSet<String> = cli_points(&series)
+                .keys()
+                .map(|(_, k)| k[0].clone())
+                .collect();
+            assert_eq!(seen, want, "no other account's figures");
+        }
+    }
 
     // Forecast through the view.
     let (out, _) = p.cc(&["forecast", "Acme Corp", "--to", "2027-06-01", "--json"]);
@@ -475,12 +568,8 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     assert_eq!(last["action"], "GetCostForecast");
     assert_eq!(last["params"]["BillingViewArn"], view.arn.as_str());
 
-    // Confined SQL on Athena: the VI's view, the connection's workgroup.
-    let rows = r#"{"results": [{"rows": [
-        {"Data": [{"VarCharValue": "service"}, {"VarCharValue": "cost"}]},
-        {"Data": [{"VarCharValue": "AmazonEC2"}, {"VarCharValue": "250.5"}]}],
-        "column_info": [{"Name": "service", "Type": "varchar"}, {"Name": "cost", "Type": "double"}]}]}"#;
-    p.moto("POST", "/moto-api/static/athena/query-results", rows);
+    // Confined SQL on Athena: the VI's view, the connection's workgroup; the
+    // rows are its accounts' and the sums the CUR's.
     let (out, _) = p.cc(&[
         "sql", "Acme Corp",
         "select line_item_product_code as service, sum(line_item_unblended_cost) as cost from cur group by 1",
@@ -488,7 +577,51 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     ]);
     let result: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(result["columns"], serde_json::json!(["service", "cost"]));
-    assert_eq!(result["rows"], serde_json::json!([["AmazonEC2", "250.5"]]));
+    let by_code = p.cur_sums(&[
+        "--accounts",
+        &accounts_arg,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--granularity",
+        "none",
+        "--group-by",
+        "product_code",
+    ]);
+    let sql_rows = |result: &Value| -> std::collections::BTreeMap<String, f64> {
+        result["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_string(), num(&r[1])))
+            .collect()
+    };
+    let independent_rows = |sums: &Value| -> std::collections::BTreeMap<String, f64> {
+        sums["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["keys"][0].as_str().unwrap().to_string(),
+                    num(&p["amount"]),
+                )
+            })
+            .collect()
+    };
+    let (got, expected) = (sql_rows(&result), independent_rows(&by_code));
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (k, w) in &expected {
+        assert!(
+            (got[k] - w).abs() < 1e-6 * w.abs().max(1.0),
+            "{k}: Athena {} vs CUR {w}",
+            got[k]
+        );
+    }
     let queries = p.athena_queries().await;
     let sent = queries
         .iter()
@@ -517,12 +650,195 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     );
     assert_eq!(accounts_in(&glue[0].1), want);
 
+    // A wrong billing view filter and a wrong view SQL, set from outside (a
+    // console edit, another tool): the figures show them, they are not canned.
+    let intruders: Vec<String> = accounts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .filter(|a| !want.contains(a))
+        .take(2)
+        .collect();
+    let intruders_arg = intruders.join(",");
+    let billing =
+        aws_sdk_billing::Client::new(&sdk_config(&p.emu.env["COSTCARVE_EMU_BILLING_URL"]).await);
+    billing
+        .update_billing_view()
+        .arn(&view.arn)
+        .data_filter_expression(
+            aws_sdk_billing::types::Expression::builder()
+                .dimensions(
+                    aws_sdk_billing::types::DimensionValues::builder()
+                        .key(aws_sdk_billing::types::Dimension::LinkedAccount)
+                        .set_values(Some(intruders.clone()))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    p.billing("POST", "/_emulator/settle", "{}");
+    let (month, next) = (month_start(&p, 5), month_start(&p, 4)); // not cached yet
+    let (out, _) = p.cc(&[
+        "cost",
+        "Acme",
+        "--from",
+        &month,
+        "--to",
+        &next,
+        "--group-by",
+        "account",
+        "--json",
+    ]);
+    let series: Value = serde_json::from_str(&out).unwrap();
+    assert_same_figures(
+        "through a billing view someone pointed at other accounts",
+        &series,
+        &p.cur_sums(&[
+            "--accounts",
+            &intruders_arg,
+            "--from",
+            &month,
+            "--to",
+            &next,
+            "--group-by",
+            "account",
+        ]),
+    );
+    let athena =
+        aws_sdk_athena::Client::new(&sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await);
+    let wrong_sql = format!(
+        "CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\" AS SELECT * FROM \"costcarve_cur\".\"cur2\" \
+         WHERE line_item_usage_account_id IN ({})",
+        intruders.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ")
+    );
+    let id = athena
+        .start_query_execution()
+        .query_string(wrong_sql)
+        .work_group("costcarve")
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id()
+        .unwrap()
+        .to_string();
+    let state = athena
+        .get_query_execution()
+        .query_execution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        state
+            .query_execution()
+            .unwrap()
+            .status()
+            .unwrap()
+            .state()
+            .unwrap()
+            .as_str(),
+        "SUCCEEDED"
+    );
+    let (out, _) = p.cc(&[
+        "sql", "Acme",
+        "select line_item_product_code as service, sum(line_item_unblended_cost) as cost from cur group by 1",
+        "--json",
+    ]);
+    let result: Value = serde_json::from_str(&out).unwrap();
+    let wrong = independent_rows(&p.cur_sums(&[
+        "--accounts",
+        &intruders_arg,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--granularity",
+        "none",
+        "--group-by",
+        "product_code",
+    ]));
+    let got = sql_rows(&result);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        wrong.keys().collect::<Vec<_>>()
+    );
+    for (k, w) in &wrong {
+        assert!(
+            (got[k] - w).abs() < 1e-6 * w.abs().max(1.0),
+            "{k}: Athena {} vs the intruders' {w}",
+            got[k]
+        );
+    }
+
     // Delete: nothing is left; a second delete finds nothing to delete.
     let (out, _) = p.cc(&["vi", "delete", "Acme"]);
     assert!(out.contains("deleted 'Acme'"), "{out}");
     nothing_left(&p, &[id]).await;
     let err = p.fails(&["vi", "delete", "Acme"], 2);
     assert!(err.contains("Acme"), "{err}");
+}
+
+/// The first day of the billing period `back` months before the open one,
+/// from the partitions `up` seeded (the emulated CUR's months, not the clock).
+fn month_start(p: &Payer, back: usize) -> String {
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(p.emu.state_dir().join("state.json")).unwrap())
+            .unwrap();
+    let periods = state["seed"]["cur"]["partitions"].as_array().unwrap();
+    format!("{}-01", periods[periods.len() - 1 - back].as_str().unwrap())
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("not a number: {s}")),
+        v => v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")),
+    }
+}
+
+/// A cost series from the CLI (`cost --json`) as {(period, keys): amount}.
+fn cli_points(series: &Value) -> std::collections::BTreeMap<(String, Vec<String>), f64> {
+    series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let keys = p["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_string());
+            (
+                (p["period"].as_str().unwrap().to_string(), keys.collect()),
+                num(&p["amount"]),
+            )
+        })
+        .collect()
+}
+
+/// Asserts the CLI's series equals the independent sum, point by point (to a
+/// cent's millionth: Cost Explorer answers with 10 decimals).
+fn assert_same_figures(what: &str, cli: &Value, independent: &Value) {
+    let got = cli_points(cli);
+    let want = cli_points(independent);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}: the same periods and groups"
+    );
+    for (k, w) in &want {
+        assert!(
+            (got[k] - w).abs() < 1e-6,
+            "{what} {k:?}: app {} vs CUR {w}",
+            got[k]
+        );
+    }
+    assert!(
+        (num(&cli["total"]) - num(&independent["total"])).abs() < 1e-5,
+        "{what}: total {} vs {}",
+        cli["total"],
+        independent["total"]
+    );
 }
 
 fn customer_of(accounts: &[Value], n: usize) -> String {
@@ -1306,30 +1622,36 @@ async fn large_athena_results_come_from_the_result_file_and_ctrl_c_stops_a_query
     let ids = p.customer_accounts(&customer_of(&accounts, 0));
     p.cc(&["vi", "create", "Acme", "--accounts", &ids.join(",")]);
 
-    // 2,500 rows: more than one GetQueryResults page.
-    let mut rows =
-        vec![r#"{"Data": [{"VarCharValue": "n"}, {"VarCharValue": "label"}]}"#.to_string()];
-    rows.extend((0..2500).map(|i| {
-        format!(r#"{{"Data": [{{"VarCharValue": "{i}"}}, {{"VarCharValue": "row {i}"}}]}}"#)
-    }));
-    let canned = format!(
-        r#"{{"results": [{{"rows": [{}], "column_info": [{{"Name": "n", "Type": "integer"}}, {{"Name": "label", "Type": "varchar"}}]}}]}}"#,
-        rows.join(",")
-    );
-    p.moto("POST", "/moto-api/static/athena/query-results", &canned);
-    let (out, err) = p.cc(&[
-        "sql",
-        "Acme",
-        "SELECT line_item_usage_account_id AS n FROM cur",
-        "--max-rows",
-        "5000",
-        "--json",
+    // A month of the customer's line items: more than one GetQueryResults page.
+    let (month, next) = (month_start(&p, 3), month_start(&p, 2));
+    let period = &month[..7];
+    let independent = p.cur_sums(&[
+        "--accounts",
+        &ids.join(","),
+        "--from",
+        &month,
+        "--to",
+        &next,
+        "--granularity",
+        "none",
     ]);
+    let expected_rows = independent["rows"].as_u64().unwrap() as usize;
+    assert!(
+        expected_rows > 1000,
+        "{expected_rows} rows: more than a page"
+    );
+    let query = format!(
+        "SELECT identity_line_item_id AS n, line_item_unblended_cost AS label FROM cur WHERE billing_period = '{period}'"
+    );
+    let (out, err) = p.cc(&["sql", "Acme", &query, "--max-rows", "50000", "--json"]);
     let result: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(result["rows"].as_array().unwrap().len(), 2500);
-    assert_eq!(
-        result["rows"][2499],
-        serde_json::json!(["2499", "row 2499"])
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), expected_rows);
+    let total: f64 = rows.iter().map(|r| num(&r[1])).sum();
+    assert!(
+        (total - num(&independent["total"])).abs() < 1e-6,
+        "{total} vs {}",
+        independent["total"]
     );
     assert_eq!(result["truncated"], false);
     assert!(
