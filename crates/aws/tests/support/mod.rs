@@ -59,6 +59,47 @@ impl Emulators {
     pub async fn config(&self) -> aws_config::SdkConfig {
         sdk_config(&self.env["COSTCARVE_EMU_MOTO_URL"]).await
     }
+
+    /// What `up` recorded (`state.json`): the seeded accounts, the CUR, ...
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.state.path().join("state.json")).unwrap())
+            .unwrap()
+    }
+
+    /// The first day of the billing period `back` months before the open one
+    /// (from the seeded partitions, not the clock).
+    pub fn month_start(&self, back: usize) -> String {
+        let state = self.state();
+        let periods = state["seed"]["cur"]["partitions"].as_array().unwrap();
+        format!("{}-01", periods[periods.len() - 1 - back].as_str().unwrap())
+    }
+
+    /// An independent sum over the seeded CUR (`tests/harness/cur_sums.py`:
+    /// the Parquet objects read back from moto's S3 and summed with pyarrow,
+    /// none of the emulators' query code); `args` are its flags.
+    pub fn cur_sums(&self, args: &[&str]) -> serde_json::Value {
+        let venv = std::env::var("COSTCARVE_TEST_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
+            });
+        let mut c = Command::new(venv.join("bin/python"));
+        c.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/harness/cur_sums.py"))
+            .args(args)
+            .env_remove("AWS_PROFILE");
+        for (k, v) in &self.env {
+            if k.starts_with("AWS_") {
+                c.env(k, v);
+            }
+        }
+        let out = c.output().expect("the test venv's python runs");
+        assert!(
+            out.status.success(),
+            "cur_sums {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
 }
 
 impl Emulators {
