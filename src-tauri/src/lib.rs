@@ -1,20 +1,20 @@
 //! CostCarve's desktop shell: Tauri commands of a few lines, each calling one
-//! operation of [`costcarve_app::Session`]. The TypeScript bindings the web
+//! operation of [`costcarve_ops::Session`]. The TypeScript bindings the web
 //! view uses are generated from these signatures (`ui/src/bindings.ts`,
 //! committed; `tests/bindings.rs` fails when they drift).
 
 use std::sync::Arc;
 
-use costcarve_app::{
+use costcarve_core::ports::SystemClock;
+use costcarve_ops::{
     ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, IntegrationPlan,
     IntegrationRow, IpcError, MoversView, OrgView, QueryRows, Session, WorkspaceInfo,
 };
-use costcarve_core::ports::SystemClock;
 use tauri::State;
 
 type Reply<T> = Result<T, IpcError>;
 
-fn reply<T>(r: Result<T, costcarve_app::AppError>) -> Reply<T> {
+fn reply<T>(r: Result<T, costcarve_ops::OpsError>) -> Reply<T> {
     r.map_err(IpcError::from)
 }
 

@@ -292,6 +292,39 @@ export type ConnectionRow_Serialize = {
 	views_database: string,
 };
 
+/**
+ *  What kind of failure an error is: chosen once per error type by what
+ *  went wrong, never by where it was caught. The CLI maps it to an exit code
+ *  and a hint; the front end branches on it (it crosses to TypeScript as a
+ *  union of these names).
+ */
+export type ErrorCode = 
+/**  The user's input breaks a rule; the message says which. */
+"invalid_input" | 
+/**  Something named does not exist. */
+"not_found" | 
+/**  The guard refused a query. */
+"query_rejected" | 
+/**  A directory is not a workspace or not a CUR export. */
+"not_a_workspace" | 
+/**  Saved state was changed by someone else meanwhile. */
+"conflict" | 
+/**
+ *  An integration is not healthy (drift, half-made, unhealthy billing
+ *  view): repairing it is the way forward.
+ */
+"not_healthy" | 
+/**  The user stopped the operation. */
+"cancelled" | 
+/**  The OS keyring refused or is unavailable. */
+"keyring" | 
+/**  The query engine failed. */
+"engine" | 
+/**  AWS refused or failed; the message says what to do. */
+"aws" | 
+/**  Reading or writing files failed. */
+"io";
+
 /**  Exactly what creating or changing an integration will make. */
 export type IntegrationPlan = {
 	/**  The name. */
@@ -355,13 +388,13 @@ export type IntegrationRow_Serialize = {
 	updated_at: string,
 };
 
-/**  The wire shape of an error: `{code, message}`. */
+/**
+ *  The wire shape of an error: `{code, message}`; `code` crosses to
+ *  TypeScript as a union of the codes' names.
+ */
 export type IpcError = {
-	/**
-	 *  `invalid_input`, `not_found`, `query_rejected`, `not_a_workspace`,
-	 *  `conflict`, `engine`, `aws` or `io`.
-	 */
-	code: string,
+	/**  What kind of failure: the front end branches on it. */
+	code: ErrorCode,
 	/**  What happened and what to do next. */
 	message: string,
 };

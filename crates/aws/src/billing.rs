@@ -121,6 +121,20 @@ fn filter(accounts: &BTreeSet<AccountId>) -> Result<Expression, AwsError> {
     Ok(Expression::builder().dimensions(values).build())
 }
 
+/// The billing view filter for `accounts` as JSON, rendered from the very
+/// expression [`BillingViews::create`] and [`BillingViews::update`] send
+/// (`dataFilterExpression`), so a review shows what AWS receives.
+pub fn filter_json(accounts: &BTreeSet<AccountId>) -> Result<String, AwsError> {
+    let expr = filter(accounts)?;
+    let dimensions = expr.dimensions().map(|d| {
+        serde_json::json!({
+            "key": d.key().as_str(),
+            "values": d.values(),
+        })
+    });
+    Ok(serde_json::json!({ "dimensions": dimensions }).to_string())
+}
+
 fn tag(key: &str, value: &str) -> Result<ResourceTag, AwsError> {
     ResourceTag::builder()
         .key(key)

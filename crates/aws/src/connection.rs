@@ -378,6 +378,18 @@ impl ConnectionStore {
     }
 }
 
+impl costcarve_core::error::Coded for ConnectionError {
+    fn code(&self) -> costcarve_core::error::ErrorCode {
+        use costcarve_core::error::ErrorCode;
+        match self {
+            ConnectionError::Invalid(_) => ErrorCode::InvalidInput,
+            ConnectionError::NotFound { .. } => ErrorCode::NotFound,
+            ConnectionError::Io { .. } => ErrorCode::Io,
+            ConnectionError::Secret(e) => costcarve_core::error::Coded::code(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

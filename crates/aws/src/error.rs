@@ -52,7 +52,13 @@ impl Coded for AwsError {
             AwsError::NotFound { .. } => ErrorCode::NotFound,
             AwsError::Invalid(_) => ErrorCode::InvalidInput,
             AwsError::Conflict(_) => ErrorCode::Conflict,
-            _ => ErrorCode::Aws,
+            AwsError::Unhealthy(_) => ErrorCode::NotHealthy,
+            AwsError::Cancelled(_) => ErrorCode::Cancelled,
+            AwsError::AccessDenied(_)
+            | AwsError::Quota(_)
+            | AwsError::Throttled(_)
+            | AwsError::Timeout { .. }
+            | AwsError::Service(_) => ErrorCode::Aws,
         }
     }
 }

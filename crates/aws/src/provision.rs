@@ -180,3 +180,13 @@ impl Provisioner {
         b
     }
 }
+
+impl costcarve_core::error::Coded for ProvisionError {
+    fn code(&self) -> costcarve_core::error::ErrorCode {
+        match self {
+            // AWS failed a step; what was made is gone again.
+            ProvisionError::RolledBack { .. } => costcarve_core::error::ErrorCode::Aws,
+            ProvisionError::NeedsRepair { .. } => costcarve_core::error::ErrorCode::NotHealthy,
+        }
+    }
+}

@@ -203,6 +203,12 @@ pub fn set_access_keys(
     store.set(&key, &Secret(text))
 }
 
+impl costcarve_core::error::Coded for SecretError {
+    fn code(&self) -> costcarve_core::error::ErrorCode {
+        costcarve_core::error::ErrorCode::Keyring
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,15 +118,19 @@ pub enum WorkspaceError {
 impl Coded for WorkspaceError {
     fn code(&self) -> ErrorCode {
         match self {
-            WorkspaceError::Connection(ConnectionError::Invalid(_)) => ErrorCode::InvalidInput,
-            WorkspaceError::Connection(ConnectionError::NotFound { .. }) => ErrorCode::NotFound,
+            WorkspaceError::Connection(e) => e.code(),
+            WorkspaceError::Secret(e) => e.code(),
             WorkspaceError::Integration(e) => e.code(),
             WorkspaceError::Guard(e) => e.code(),
             WorkspaceError::CostQuery(e) => e.code(),
             WorkspaceError::Aws(e) => e.code(),
+            WorkspaceError::Provision(e) => e.code(),
             WorkspaceError::ConcurrentEdit { .. } => ErrorCode::Conflict,
             WorkspaceError::State(_) => ErrorCode::Io,
-            _ => ErrorCode::Aws,
+            WorkspaceError::NotHealthy { .. } | WorkspaceError::NeedsRepair { .. } => {
+                ErrorCode::NotHealthy
+            }
+            WorkspaceError::Prerequisites(_) | WorkspaceError::Restored { .. } => ErrorCode::Aws,
         }
     }
 }

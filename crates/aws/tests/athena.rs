@@ -1,7 +1,8 @@
 //! Integration views on Athena through the real aws-sdk-athena client, over
-//! HTTP, against moto started by `tests/emulators up` (Athena runs no SQL
-//! there: queries succeed at once and their text is kept, which is what the
-//! adapter reads back to validate a change).
+//! HTTP, against moto started by `tests/emulators up` (the harness applies
+//! view DDL to Glue and runs queries with DuckDB over the seeded CUR, and
+//! keeps each query's text, which the adapter reads back to validate a
+//! change).
 
 use std::collections::BTreeSet;
 
@@ -13,8 +14,7 @@ use costcarve_core::integration::{
     IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
 
-mod support;
-use support::{ids, Emulators, PAYER};
+use crate::support::{ids, Emulators, PAYER};
 
 /// Puts the view and checks, from what Athena recorded, that its DDL names
 /// exactly the integration's accounts.

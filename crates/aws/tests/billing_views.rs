@@ -8,8 +8,7 @@ use costcarve_aws::billing::{BillingViews, Health, TAG_INTEGRATION_ID, TAG_MANAG
 use costcarve_aws::AwsError;
 use costcarve_core::account::AccountId;
 
-mod support;
-use support::{ids, integration, Emulators, PAYER};
+use crate::support::{ids, integration, Emulators, PAYER};
 
 async fn views(emu: &Emulators) -> BillingViews {
     BillingViews::new(&emu.billing_config().await)

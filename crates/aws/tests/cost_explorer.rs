@@ -9,8 +9,7 @@ use rust_decimal::Decimal;
 use costcarve_aws::cost_explorer::{BillingViewArn, CostExplorer};
 use costcarve_core::cost::{CostQuery, Dimension};
 
-mod support;
-use support::{post_json, Emulators};
+use crate::support::{post_json, Emulators};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -9,11 +9,10 @@ use costcarve_aws::billing::{BillingViews, Health};
 use costcarve_aws::provision::{ProvisionError, Provisioner};
 use costcarve_core::integration::VirtualIntegration;
 
-mod support;
-use support::{ids, Emulators, PAYER};
+use crate::support::{ids, Emulators, PAYER};
 
 fn integration(name: &str, base: u64) -> VirtualIntegration {
-    support::integration(name, ids(5, base))
+    crate::support::integration(name, ids(5, base))
 }
 
 async fn setup(emu: &Emulators) -> (Provisioner, BillingViews, aws_sdk_athena::Client) {

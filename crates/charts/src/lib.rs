@@ -279,3 +279,16 @@ pub fn render_to_file(
         source,
     })
 }
+
+impl costcarve_core::error::Coded for ChartError {
+    fn code(&self) -> costcarve_core::error::ErrorCode {
+        use costcarve_core::error::ErrorCode;
+        match self {
+            ChartError::Size { .. }
+            | ChartError::UnknownKind(_)
+            | ChartError::UnsupportedExtension { .. } => ErrorCode::InvalidInput,
+            ChartError::Io { .. } => ErrorCode::Io,
+            ChartError::Font | ChartError::Draw(_) | ChartError::Png(_) => ErrorCode::Engine,
+        }
+    }
+}

@@ -8,8 +8,11 @@ use crate::cost::CostQueryError;
 use crate::guard::GuardError;
 use crate::integration::IntegrationError;
 
-/// What kind of failure an error is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// What kind of failure an error is: chosen once per error type by what
+/// went wrong, never by where it was caught. The CLI maps it to an exit code
+/// and a hint; the front end branches on it (it crosses to TypeScript as a
+/// union of these names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The user's input breaks a rule; the message says which.
@@ -22,6 +25,13 @@ pub enum ErrorCode {
     NotAWorkspace,
     /// Saved state was changed by someone else meanwhile.
     Conflict,
+    /// An integration is not healthy (drift, half-made, unhealthy billing
+    /// view): repairing it is the way forward.
+    NotHealthy,
+    /// The user stopped the operation.
+    Cancelled,
+    /// The OS keyring refused or is unavailable.
+    Keyring,
     /// The query engine failed.
     Engine,
     /// AWS refused or failed; the message says what to do.
@@ -31,13 +41,36 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Its wire name (`invalid_input`, `not_healthy`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::QueryRejected => "query_rejected",
+            ErrorCode::NotAWorkspace => "not_a_workspace",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::NotHealthy => "not_healthy",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Keyring => "keyring",
+            ErrorCode::Engine => "engine",
+            ErrorCode::Aws => "aws",
+            ErrorCode::Io => "io",
+        }
+    }
+
     /// The process exit code the CLI uses: 2 invalid input, 3 query
     /// rejected, 1 anything else.
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorCode::InvalidInput | ErrorCode::NotFound | ErrorCode::NotAWorkspace => 2,
             ErrorCode::QueryRejected => 3,
-            ErrorCode::Conflict | ErrorCode::Engine | ErrorCode::Aws | ErrorCode::Io => 1,
+            ErrorCode::Conflict
+            | ErrorCode::NotHealthy
+            | ErrorCode::Cancelled
+            | ErrorCode::Keyring
+            | ErrorCode::Engine
+            | ErrorCode::Aws
+            | ErrorCode::Io => 1,
         }
     }
 }
@@ -72,5 +105,32 @@ impl Coded for AccountIdError {
 impl Coded for GuardError {
     fn code(&self) -> ErrorCode {
         ErrorCode::QueryRejected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn the_wire_name_is_the_serialized_name() {
+        for code in [
+            ErrorCode::InvalidInput,
+            ErrorCode::NotFound,
+            ErrorCode::QueryRejected,
+            ErrorCode::NotAWorkspace,
+            ErrorCode::Conflict,
+            ErrorCode::NotHealthy,
+            ErrorCode::Cancelled,
+            ErrorCode::Keyring,
+            ErrorCode::Engine,
+            ErrorCode::Aws,
+            ErrorCode::Io,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().into())
+            );
+        }
     }
 }

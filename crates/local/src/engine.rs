@@ -34,6 +34,16 @@ use crate::LocalError;
 /// Name of the whole CUR inside the engine. Never reachable from user SQL:
 /// confined queries are planned in a context that holds only one view.
 const CUR_TABLE: &str = "cur_all";
+
+/// The DDL that makes an integration's view in the local engine: what
+/// [`SqlEngine::register_integration`] executes, and what a review shows.
+pub fn view_ddl(vi: &VirtualIntegration) -> String {
+    format!(
+        "CREATE OR REPLACE VIEW {} AS {}",
+        vi.view_name(),
+        vi.view_select(CUR_TABLE)
+    )
+}
 /// Name of the daily rollup inside the engine.
 const ROLLUP_TABLE: &str = "cur_rollup";
 /// Suffix of an integration's view over the rollup.
@@ -200,11 +210,7 @@ impl SqlEngine {
     /// Creates (or replaces) the view of an integration.
     pub async fn register_integration(&self, vi: &VirtualIntegration) -> Result<(), LocalError> {
         let view = vi.view_name();
-        let sql = format!(
-            "CREATE OR REPLACE VIEW {view} AS {}",
-            vi.view_select(CUR_TABLE)
-        );
-        self.ctx.sql(&sql).await?.collect().await?;
+        self.ctx.sql(&view_ddl(vi)).await?.collect().await?;
         if self.ctx.table_exist(ROLLUP_TABLE)? {
             let sql = format!(
                 "CREATE OR REPLACE VIEW {view}{ROLLUP_VIEW_SUFFIX} AS {}",

@@ -20,8 +20,8 @@ use costcarve_core::error::{Coded, ErrorCode};
 use costcarve_core::guard::GuardError;
 use costcarve_core::integration::IntegrationError;
 
-pub use engine::{QueryResult, RollupStatus, SqlEngine};
-pub use local_workspace::LocalWorkspace;
+pub use engine::{view_ddl, QueryResult, RollupStatus, SqlEngine};
+pub use local_workspace::{LocalWorkspace, LOCAL_DATABASE};
 
 /// Everything that can go wrong in a local workspace.
 #[derive(Debug, thiserror::Error)]

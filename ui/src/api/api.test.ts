@@ -16,7 +16,7 @@ vi.mock("../bindings", () => ({
 }));
 
 import { commands } from "../bindings";
-import { api, ApiError, IPC_FAILURE, QUERY_MAX_ROWS, toApiError, unwrap } from ".";
+import { api, ApiError, errorRemedy, IPC_FAILURE, QUERY_MAX_ROWS, toApiError, unwrap } from ".";
 
 const mocked = commands as unknown as Record<string, ReturnType<typeof vi.fn>>;
 
@@ -123,5 +123,15 @@ describe("api", () => {
     };
     await expect(api.addConnection(form)).resolves.toBeUndefined();
     expect(mocked.addConnection).toHaveBeenCalledWith(form);
+  });
+});
+
+describe("errorRemedy", () => {
+  it("offers a repair for a not-healthy integration, stays quiet on a cancel, shows the rest", () => {
+    expect(errorRemedy("not_healthy")).toBe("repair");
+    expect(errorRemedy("cancelled")).toBe("quiet");
+    for (const code of ["invalid_input", "not_found", "query_rejected", "aws", "keyring", IPC_FAILURE] as const) {
+      expect(errorRemedy(code)).toBe("show");
+    }
   });
 });

@@ -12,6 +12,7 @@ import {
   type CheckRow_Serialize,
   type ConnectionForm_Deserialize,
   type ConnectionRow_Serialize,
+  type ErrorCode as BackendErrorCode,
   type IntegrationPlan,
   type IntegrationRow_Serialize,
   type IpcError,
@@ -34,18 +35,37 @@ export type ConnectionForm = ConnectionForm_Deserialize;
 export type ConnectionRow = ConnectionRow_Serialize;
 export type { AccountRow, IntegrationPlan, Mover, MoversView, QueryRows };
 
+/** Code used when the call never reached a command (no IPC, bad reply). */
+export const IPC_FAILURE = "ipc";
+
+/** What went wrong: one of the backend's codes (generated from Rust), or `ipc`. */
+export type ErrorCode = BackendErrorCode | typeof IPC_FAILURE;
+
 /** A failed call: the backend's `{code, message}`, the message saying what to do next. */
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
   }
 }
 
-/** Code used when the call never reached a command (no IPC, bad reply). */
-export const IPC_FAILURE = "ipc";
+/**
+ * What the UI does about an error, by its code: `repair` offers to repair the
+ * integration (it is not healthy), `quiet` shows no error (the user cancelled),
+ * `show` shows the message.
+ */
+export function errorRemedy(code: ErrorCode): "repair" | "quiet" | "show" {
+  switch (code) {
+    case "not_healthy":
+      return "repair";
+    case "cancelled":
+      return "quiet";
+    default:
+      return "show";
+  }
+}
 
 function isIpcError(e: unknown): e is IpcError {
   return (

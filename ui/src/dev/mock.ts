@@ -11,6 +11,7 @@ import type {
   CheckRow,
   ConnectionForm,
   ConnectionRow,
+  ErrorCode,
   IntegrationRow,
   OrgView,
   UnitRow,
@@ -85,7 +86,7 @@ let workspace: WorkspaceInfo = AWS
 let ceTotal = 0;
 let running: (() => void) | null = null;
 
-function fail(code: string, message: string): never {
+function fail(code: ErrorCode, message: string): never {
   throw { code, message };
 }
 
@@ -271,7 +272,7 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
         };
       });
       running = null;
-      if (stopped) fail("engine", "the query was cancelled");
+      if (stopped) fail("cancelled", "the query was cancelled");
       return {
         columns: ["service", "cost", "note"],
         rows: [

@@ -2,7 +2,7 @@
 // error banner. The screen and integration live in the location hash
 // (`#/costs/Acme%20Retail`) so a reload keeps the place.
 
-import { ApiError, toApiError } from "../api";
+import { ApiError, errorRemedy, toApiError } from "../api";
 
 export type Screen = "workspace" | "integrations" | "costs" | "query";
 export const SCREENS: readonly Screen[] = ["workspace", "integrations", "costs", "query"];
@@ -106,8 +106,10 @@ class AppState {
     }
   }
 
+  /** Shows an error in the banner, unless the user asked for it (cancelled). */
   report(e: unknown): void {
-    this.error = toApiError(e);
+    const error = toApiError(e);
+    this.error = errorRemedy(error.code) === "quiet" ? null : error;
   }
 
   dismiss(): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { ApiError } from "../api";
 import { app, formatHash, parseHash } from "./app.svelte";
 
 describe("location hash", () => {
@@ -34,5 +35,15 @@ describe("presenting one integration", () => {
     app.go("integrations");
     expect(app.screen).toBe("integrations");
     vi.unstubAllGlobals();
+  });
+});
+
+describe("the error banner", () => {
+  it("shows a failure, but not a query the user cancelled", async () => {
+    expect(await app.attempt(() => Promise.reject(new ApiError("cancelled", "the query was cancelled")))).toBeUndefined();
+    expect(app.error).toBeNull();
+    await app.attempt(() => Promise.reject(new ApiError("not_healthy", "'Acme' is drift")));
+    expect(app.error?.code).toBe("not_healthy");
+    app.dismiss();
   });
 });

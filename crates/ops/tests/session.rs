@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use costcarve_app::{ChartRequest, ConnectionForm, Dirs, IpcError, Session};
 use costcarve_core::ports::FixedClock;
+use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, IpcError, Session};
 
 fn session(home: &std::path::Path) -> Session {
     Session::new(
@@ -20,8 +20,8 @@ fn session(home: &std::path::Path) -> Session {
     .with_demo_rows(20_000)
 }
 
-fn code(e: costcarve_app::AppError) -> String {
-    IpcError::from(e).code
+fn code(e: costcarve_ops::OpsError) -> String {
+    IpcError::from(e).code.as_str().to_string()
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn bad_input_crosses_as_code_and_message() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.code.as_str(), "invalid_input");
     assert!(
         e.message.contains("cannot be an integration name"),
         "{}",
@@ -203,7 +203,7 @@ async fn bad_input_crosses_as_code_and_message() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.code.as_str(), "invalid_input");
     let req = ChartRequest {
         integration: "nope".into(),
         kind: "pie".into(),
@@ -244,7 +244,7 @@ async fn a_connection_form_keeps_its_secret_out_of_every_reply_and_file() {
     bad.name = "other".into();
     bad.results = "bucket/no-scheme".into();
     let e = IpcError::from(s.add_connection(bad).unwrap_err());
-    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.code.as_str(), "invalid_input");
     s.remove_connection("payer").unwrap();
     assert_eq!(code(s.remove_connection("payer").unwrap_err()), "not_found");
 }

@@ -1,0 +1,209 @@
+//! `costcarve vi ...`: create, update, delete, repair, list and show
+//! integrations, the same verbs on a local workspace and on a payer (where
+//! integrations also have a billing view and a status).
+
+use costcarve_ops::core::account::{parse_account_list, AccountId};
+use costcarve_ops::core::integration::{IntegrationChange, NewIntegration};
+use costcarve_ops::workspace::{IntegrationState, Status};
+use costcarve_ops::{OpsError, Workspace};
+
+use crate::flags::ViCommand;
+use crate::output::{header, out, print_json, print_table};
+
+fn accounts_arg(list: &Option<String>) -> Result<Vec<AccountId>, OpsError> {
+    Ok(list
+        .as_deref()
+        .map(parse_account_list)
+        .transpose()?
+        .unwrap_or_default())
+}
+
+fn status_line(status: &Status) -> String {
+    match status {
+        Status::Healthy | Status::Provisioning => status.label().to_string(),
+        Status::Drift { detail } => format!("drift: {detail}"),
+        Status::NeedsRepair { reason } => format!("needs repair: {reason}"),
+    }
+}
+
+pub(crate) async fn run(ws: &mut Workspace, cmd: &ViCommand) -> Result<(), OpsError> {
+    match cmd {
+        ViCommand::Create {
+            name,
+            accounts,
+            allow_shared,
+        } => {
+            let new = NewIntegration {
+                name: name.clone(),
+                accounts: parse_account_list(accounts)?,
+                allow_shared: *allow_shared,
+            };
+            let made = ws.create(new).await?;
+            let vi = made.integration();
+            out(&match made.billing_view_arn() {
+                Some(arn) => format!(
+                    "created '{}' with {} accounts: Athena view {}.{} and billing view {arn}",
+                    vi.name,
+                    vi.accounts.len(),
+                    ws.views_database(),
+                    vi.view_name(),
+                ),
+                None => format!(
+                    "created '{}' with {} accounts (view {})",
+                    vi.name,
+                    vi.accounts.len(),
+                    vi.view_name()
+                ),
+            });
+        }
+        ViCommand::Update {
+            name,
+            add,
+            remove,
+            rename,
+            allow_shared,
+        } => {
+            let change = IntegrationChange {
+                add: accounts_arg(add)?,
+                remove: accounts_arg(remove)?,
+                rename: rename.clone(),
+                allow_shared: *allow_shared,
+            };
+            let (state, diff) = ws.update(name, change).await?;
+            let vi = state.integration();
+            let counts = format!(
+                "updated '{}': {} accounts (+{} -{})",
+                vi.name,
+                vi.accounts.len(),
+                diff.added.len(),
+                diff.removed.len()
+            );
+            out(&match state.status() {
+                Some(_) => format!("{counts}, both views validated (revision {})", vi.revision),
+                None => counts,
+            });
+        }
+        ViCommand::Delete { name } => {
+            let removed = ws.delete(name).await?;
+            let vi = &removed.integration;
+            out(&if removed.in_payer {
+                format!(
+                    "deleted '{}': its Athena view, billing view and secret",
+                    vi.name
+                )
+            } else {
+                format!("deleted '{}' and its view {}", vi.name, vi.view_name())
+            });
+        }
+        ViCommand::Repair { name } => {
+            let state = ws.repair(name).await?;
+            let vi = state.integration();
+            out(&format!(
+                "repaired '{}': {} accounts in both views ({})",
+                vi.name,
+                vi.accounts.len(),
+                state.status().map(Status::label).unwrap_or("local")
+            ));
+        }
+        ViCommand::DropOrphan { view } => {
+            ws.drop_orphan(view).await?;
+            out(&format!(
+                "dropped the orphan Athena view {}.{view}",
+                ws.views_database()
+            ));
+        }
+        ViCommand::List { json } => {
+            let list = ws.integrations().await?;
+            if *json {
+                return print_json(&list);
+            }
+            print_list(ws, &list);
+            for v in ws.orphan_views() {
+                eprintln!(
+                    "warning: the Athena view {}.{v} belongs to no integration (no billing view names it)",
+                    ws.views_database()
+                );
+            }
+        }
+        ViCommand::Show { name, json } => {
+            let state = ws.integration_fresh(name).await?;
+            if *json {
+                return print_json(&state);
+            }
+            show(ws, &state).await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_list(ws: &Workspace, list: &[IntegrationState]) {
+    if ws.is_payer() {
+        let rows: Vec<Vec<Option<String>>> = list
+            .iter()
+            .map(|s| {
+                let vi = s.integration();
+                vec![
+                    Some(vi.name.to_string()),
+                    Some(vi.accounts.len().to_string()),
+                    s.status().map(status_line),
+                    Some(vi.revision.to_string()),
+                    s.billing_view_arn().map(String::from),
+                ]
+            })
+            .collect();
+        print_table(
+            &header(&["name", "accounts", "status", "revision", "billing view"]),
+            &rows,
+        );
+    } else {
+        let rows: Vec<Vec<Option<String>>> = list
+            .iter()
+            .map(|s| {
+                let vi = s.integration();
+                vec![
+                    Some(vi.name.to_string()),
+                    Some(vi.accounts.len().to_string()),
+                    Some(vi.view_name()),
+                    Some(vi.updated_at.to_rfc3339()),
+                ]
+            })
+            .collect();
+        print_table(&header(&["name", "accounts", "view", "updated"]), &rows);
+    }
+}
+
+async fn show(ws: &mut Workspace, state: &IntegrationState) -> Result<(), OpsError> {
+    let vi = state.integration();
+    match (state.status(), state.billing_view_arn()) {
+        (Some(status), Some(arn)) => {
+            out(&format!("name:         {}", vi.name));
+            out(&format!("id:           {}", vi.id));
+            out(&format!("status:       {}", status_line(status)));
+            out(&format!("revision:     {}", vi.revision));
+            out(&format!("billing view: {arn}"));
+            out(&format!(
+                "athena view:  {}.{}",
+                ws.views_database(),
+                vi.view_name()
+            ));
+            out(&format!("accounts:     {}", vi.accounts.len()));
+            for a in &vi.accounts {
+                out(&format!("  {a}"));
+            }
+        }
+        _ => {
+            let org = ws.organization(false, &|_| {}).await?.organization;
+            out(&format!("name:     {}", vi.name));
+            out(&format!("id:       {}", vi.id));
+            out(&format!("view:     {}", vi.view_name()));
+            out(&format!("revision: {}", vi.revision));
+            out(&format!("updated:  {}", vi.updated_at.to_rfc3339()));
+            out(&format!("accounts: {}", vi.accounts.len()));
+            for a in &vi.accounts {
+                let name = org.account(a).map(|x| x.name.as_str()).unwrap_or("?");
+                out(&format!("  {a}  {name}"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,586 @@
+//! The desktop's state — one open workspace — and the operation each screen
+//! calls, answered with IPC types. Each method is a thin adapter over
+//! [`Workspace`], [`chart`](crate::chart) or [`Connections`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use costcarve_aws::secrets::{Keyring, SecretStore};
+use costcarve_charts::{ChartKind, ChartOptions};
+use costcarve_core::account::{parse_account_list, AccountId, Organization};
+use costcarve_core::cost::{first_of_month, CostQuery, CostSeries, Dimension};
+use costcarve_core::error::ErrorCode;
+use costcarve_core::integration::NewIntegration;
+use costcarve_core::ports::Clock;
+
+use crate::chart::{self, ChartSpec};
+use crate::connections::{self, Connections, NewConnection};
+use crate::demo;
+use crate::ipc::*;
+use crate::workspace::{CostAnswer, IntegrationState, Workspace};
+use crate::{Dirs, OpsError};
+
+type Result<T> = std::result::Result<T, OpsError>;
+
+/// The app's state: one open workspace at a time.
+pub struct Session {
+    dirs: Dirs,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn SecretStore>,
+    demo_rows: u64,
+    open: Mutex<Option<Workspace>>,
+    running: std::sync::Mutex<Option<CancellationToken>>,
+}
+
+fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn ids(list: &[String]) -> Result<Vec<AccountId>> {
+    parse_account_list(&list.join(",")).map_err(OpsError::from)
+}
+
+fn date(s: &Option<String>, what: &str) -> Result<Option<NaiveDate>> {
+    s.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<NaiveDate>().map_err(|_| {
+                OpsError::invalid(format!("{what} '{s}' is not a date: use YYYY-MM-DD"))
+            })
+        })
+        .transpose()
+}
+
+fn blank(o: Option<String>) -> Option<String> {
+    o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn row(state: &IntegrationState) -> IntegrationRow {
+    use costcarve_aws::workspace::Status;
+    let vi = state.integration();
+    let (status, status_detail) = match state.status() {
+        None => ("local", None),
+        Some(Status::Healthy) => ("healthy", None),
+        Some(Status::Provisioning) => ("provisioning", None),
+        Some(Status::Drift { detail }) => ("drift", Some(detail.clone())),
+        Some(Status::NeedsRepair { reason }) => ("needs_repair", Some(reason.clone())),
+    };
+    IntegrationRow {
+        id: vi.id.to_string(),
+        name: vi.name.to_string(),
+        accounts: vi.accounts.iter().map(ToString::to_string).collect(),
+        status: status.into(),
+        status_detail,
+        revision: vi.revision.min(u64::from(u32::MAX)) as u32,
+        view_name: vi.view_name(),
+        billing_view_arn: state.billing_view_arn().map(String::from),
+        updated_at: iso(vi.updated_at),
+    }
+}
+
+fn org_view(
+    org: &Organization,
+    members: &BTreeMap<AccountId, Vec<String>>,
+    fetched_at: Option<String>,
+) -> OrgView {
+    // Each unit's path once (10,000 accounts share a few hundred units).
+    let paths: BTreeMap<&str, String> = org
+        .units
+        .iter()
+        .map(|u| (u.id.as_str(), org.unit_path(&u.id)))
+        .collect();
+    let path = |id: &str| paths.get(id).cloned().unwrap_or_default();
+    OrgView {
+        units: org
+            .units
+            .iter()
+            .map(|u| UnitRow {
+                id: u.id.clone(),
+                name: u.name.clone(),
+                parent_id: u.parent_id.clone(),
+                path: path(&u.id),
+            })
+            .collect(),
+        accounts: org
+            .accounts
+            .iter()
+            .map(|a| AccountRow {
+                id: a.id.to_string(),
+                name: a.name.clone(),
+                status: a.status.clone(),
+                unit_id: a.parent_id.clone(),
+                unit_path: path(&a.parent_id),
+                tags: a.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                integrations: members.get(&a.id).cloned().unwrap_or_default(),
+            })
+            .collect(),
+        fetched_at,
+    }
+}
+
+fn points(series: &CostSeries) -> Vec<PointRow> {
+    series
+        .points
+        .iter()
+        .map(|p| PointRow {
+            period: p.period.to_string(),
+            keys: p.keys.clone(),
+            amount: p.amount.round_dp(2).to_string(),
+        })
+        .collect()
+}
+
+fn csv_error(e: impl std::fmt::Display) -> OpsError {
+    OpsError::new(ErrorCode::Io, format!("could not write the CSV: {e}"))
+}
+
+/// The CSV of a series: period, keys, amount.
+fn series_csv(series: &CostSeries) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["period".to_string()];
+    header.extend(series.query.group_by.iter().map(Dimension::label));
+    header.push(format!("amount_{}", series.currency.to_lowercase()));
+    w.write_record(&header).map_err(csv_error)?;
+    for p in &series.points {
+        let mut r = vec![p.period.to_string()];
+        r.extend(p.keys.iter().cloned());
+        r.push(p.amount.to_string());
+        w.write_record(&r).map_err(csv_error)?;
+    }
+    w.into_inner().map_err(csv_error)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| OpsError::write(path, e))
+}
+
+impl Session {
+    /// A session with nothing open yet; secrets in the OS keyring.
+    pub fn new(dirs: Dirs, clock: Arc<dyn Clock>) -> Self {
+        let demo_rows = std::env::var("COSTCARVE_DEMO_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(demo::DEFAULT_ROWS);
+        Self {
+            dirs,
+            clock,
+            secrets: Arc::new(Keyring),
+            demo_rows,
+            open: Mutex::new(None),
+            running: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Sets the size of a demo made on first start (smaller is faster).
+    pub fn with_demo_rows(mut self, rows: u64) -> Self {
+        self.demo_rows = rows;
+        self
+    }
+
+    /// Keeps secrets in `secrets` instead of the OS keyring (tests).
+    pub fn with_secrets(mut self, secrets: Arc<dyn SecretStore>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The folders in use.
+    pub fn dirs(&self) -> &Dirs {
+        &self.dirs
+    }
+
+    fn info(ws: &Workspace) -> WorkspaceInfo {
+        WorkspaceInfo {
+            kind: ws.kind().into(),
+            label: ws.label(),
+            payer: ws.payer(),
+            data_as_of: ws.synced_at().map(iso),
+        }
+    }
+
+    /// The open workspace; the demo (made on first use) when none is.
+    pub async fn workspace(&self) -> Result<WorkspaceInfo> {
+        if let Some(ws) = self.open.lock().await.as_ref() {
+            return Ok(Self::info(ws));
+        }
+        self.open_demo().await
+    }
+
+    /// Opens the demo workspace, generating it first if it does not exist.
+    pub async fn open_demo(&self) -> Result<WorkspaceInfo> {
+        let dir = self.dirs.demo();
+        if !dir.join("costcarve-workspace.json").exists() {
+            let today = self.clock.now().date_naive();
+            let (target, rows) = (dir.clone(), self.demo_rows);
+            tokio::task::spawn_blocking(move || {
+                demo::generate(&target, rows, 42, None, today, |_| {})
+            })
+            .await
+            .map_err(|e| OpsError::new(ErrorCode::Io, e.to_string()))??;
+        }
+        self.put(Workspace::open_local(&dir, self.clock.clone(), true).await?)
+            .await
+    }
+
+    /// Opens a local folder (a demo or CUR Parquet copied from S3).
+    pub async fn open_folder(&self, path: &str) -> Result<WorkspaceInfo> {
+        self.put(Workspace::open_local(Path::new(path), self.clock.clone(), false).await?)
+            .await
+    }
+
+    /// Opens a payer through a saved connection.
+    pub async fn open_connection(&self, name: &str) -> Result<WorkspaceInfo> {
+        let ws =
+            Workspace::open_connection(&self.dirs, name, self.secrets.clone(), self.clock.clone())
+                .await?;
+        self.put(ws).await
+    }
+
+    async fn put(&self, ws: Workspace) -> Result<WorkspaceInfo> {
+        let info = Self::info(&ws);
+        *self.open.lock().await = Some(ws);
+        Ok(info)
+    }
+
+    async fn ensure_open(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Workspace>> {
+        if self.open.lock().await.is_none() {
+            self.open_demo().await?;
+        }
+        tokio::sync::MutexGuard::try_map(self.open.lock().await, Option::as_mut)
+            .map_err(|_| OpsError::invalid("no workspace is open"))
+    }
+
+    /// The organization with each account's integrations.
+    pub async fn organization(&self, refresh: bool) -> Result<OrgView> {
+        let listing = self
+            .ensure_open()
+            .await?
+            .organization(refresh, &|_| {})
+            .await?;
+        Ok(org_view(
+            &listing.organization,
+            &listing.memberships,
+            listing.discovery.map(|d| iso(d.fetched_at)),
+        ))
+    }
+
+    /// The integrations, with status (read from the payer in AWS).
+    pub async fn integrations(&self) -> Result<Vec<IntegrationRow>> {
+        Ok(self
+            .ensure_open()
+            .await?
+            .integrations()
+            .await?
+            .iter()
+            .map(row)
+            .collect())
+    }
+
+    /// What creating `name` over `accounts` (or changing the integration
+    /// `existing` to them) will send: the view DDL and the billing filter.
+    pub async fn plan(
+        &self,
+        name: &str,
+        accounts: &[String],
+        existing: Option<&str>,
+    ) -> Result<IntegrationPlan> {
+        let wanted = ids(accounts)?;
+        let plan = self
+            .ensure_open()
+            .await?
+            .plan(name, wanted, existing, self.clock.now())
+            .await?;
+        let after = &plan.integration.accounts;
+        Ok(IntegrationPlan {
+            name: plan.integration.name.to_string(),
+            accounts: after.iter().map(ToString::to_string).collect(),
+            added: after
+                .difference(&plan.current)
+                .map(ToString::to_string)
+                .collect(),
+            removed: plan
+                .current
+                .difference(after)
+                .map(ToString::to_string)
+                .collect(),
+            view_sql: plan.view_sql,
+            billing_filter: plan.billing_filter.unwrap_or_else(|| {
+                "none: a local workspace has no billing view (the view above is the whole scope)"
+                    .into()
+            }),
+        })
+    }
+
+    /// Creates an integration.
+    pub async fn create_integration(
+        &self,
+        name: &str,
+        accounts: &[String],
+        allow_shared: bool,
+    ) -> Result<IntegrationRow> {
+        let new = NewIntegration {
+            name: name.to_string(),
+            accounts: ids(accounts)?,
+            allow_shared,
+        };
+        Ok(row(&self.ensure_open().await?.create(new).await?))
+    }
+
+    /// Sets an integration's accounts to exactly `accounts` (and renames it).
+    pub async fn update_integration(
+        &self,
+        name: &str,
+        accounts: &[String],
+        rename: Option<String>,
+        allow_shared: bool,
+    ) -> Result<IntegrationRow> {
+        let wanted = ids(accounts)?.into_iter().collect();
+        let (state, _) = self
+            .ensure_open()
+            .await?
+            .set_accounts(name, wanted, rename, allow_shared)
+            .await?;
+        Ok(row(&state))
+    }
+
+    /// Deletes an integration (and, in AWS, its views and secret).
+    pub async fn delete_integration(&self, name: &str) -> Result<()> {
+        self.ensure_open().await?.delete(name).await.map(|_| ())
+    }
+
+    /// Makes an integration's two views agree again (AWS).
+    pub async fn repair_integration(&self, name: &str) -> Result<IntegrationRow> {
+        Ok(row(&self.ensure_open().await?.repair(name).await?))
+    }
+
+    async fn chart_parts(&self, req: &ChartRequest) -> Result<(ChartOptions, CostAnswer)> {
+        let mut ws = self.ensure_open().await?;
+        let name = ws.canonical_name(&req.integration).await?;
+        let kind: ChartKind = req.kind.parse()?;
+        let spec = ChartSpec {
+            kind,
+            from: date(&req.from, "from")?,
+            to: date(&req.to, "to")?,
+            group_by: req
+                .group_by
+                .as_deref()
+                .filter(|g| !g.is_empty())
+                .map(str::parse)
+                .transpose()?,
+            exclude: None,
+        };
+        let q = spec.query(name, self.clock.now().date_naive())?;
+        let answer = ws.cost(&q).await?;
+        let opts = ChartOptions::new(kind, chart::title(kind, &q))
+            .with_size(1100, 560)
+            .with_large_type(req.large);
+        Ok((opts, answer))
+    }
+
+    /// A chart of an integration's costs and the numbers behind it.
+    pub async fn chart(&self, req: &ChartRequest) -> Result<ChartView> {
+        let (opts, answer) = self.chart_parts(req).await?;
+        let series = &answer.series;
+        let svg = costcarve_charts::render_svg(series, &opts)?;
+        let count = |n: u64| n.min(u64::from(u32::MAX)) as u32;
+        Ok(ChartView {
+            svg,
+            points: points(series),
+            total: series.total.round_dp(2).to_string(),
+            currency: series.currency.clone(),
+            from: series.query.from.to_string(),
+            to: series.query.to.to_string(),
+            data_as_of: answer.data_as_of.map(iso),
+            ce_requests: answer.requests.map(|r| count(r.made)),
+            ce_requests_total: answer.requests.map(|r| count(r.total)),
+        })
+    }
+
+    /// Writes a chart as `svg`, `png` or `csv` to `path`.
+    pub async fn export_chart(&self, req: &ChartRequest, format: &str, path: &str) -> Result<()> {
+        let (opts, answer) = self.chart_parts(req).await?;
+        let series = &answer.series;
+        let bytes = match format {
+            "svg" => costcarve_charts::render_svg(series, &opts)?.into_bytes(),
+            "png" => costcarve_charts::render_png(series, &opts)?,
+            "csv" => series_csv(series)?,
+            other => {
+                return Err(OpsError::invalid(format!(
+                    "cannot export as '{other}': use svg, png or csv"
+                )))
+            }
+        };
+        write_file(Path::new(path), &bytes)
+    }
+
+    /// The services whose monthly cost changed most between the last two
+    /// full months.
+    pub async fn movers(&self, integration: &str) -> Result<MoversView> {
+        let this_month = first_of_month(self.clock.now().date_naive());
+        let current = first_of_month(this_month - Duration::days(1));
+        let previous = first_of_month(current - Duration::days(1));
+        let series = {
+            let mut ws = self.ensure_open().await?;
+            let name = ws.canonical_name(integration).await?;
+            let mut q = CostQuery::new(name, previous, this_month);
+            q.group_by = vec![Dimension::Service];
+            ws.cost(&q).await?.series
+        };
+        let mut by: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+        for p in &series.points {
+            let e = by
+                .entry(p.keys.first().cloned().unwrap_or_default())
+                .or_default();
+            if p.period < current {
+                e.0 += p.amount;
+            } else {
+                e.1 += p.amount;
+            }
+        }
+        let mut movers: Vec<(Decimal, Mover)> = by
+            .into_iter()
+            .map(|(service, (a, b))| {
+                (
+                    (b - a).abs(),
+                    Mover {
+                        service,
+                        previous: a.round_dp(2).to_string(),
+                        current: b.round_dp(2).to_string(),
+                        change: (b - a).round_dp(2).to_string(),
+                    },
+                )
+            })
+            .collect();
+        movers.sort_by_key(|m| std::cmp::Reverse(m.0));
+        movers.truncate(10);
+        Ok(MoversView {
+            previous_month: previous.format("%Y-%m").to_string(),
+            current_month: current.format("%Y-%m").to_string(),
+            movers: movers.into_iter().map(|(_, m)| m).collect(),
+        })
+    }
+
+    /// Runs a user's SQL confined to one integration; [`Self::cancel_query`]
+    /// stops it.
+    pub async fn query(&self, integration: &str, sql: &str, max_rows: u32) -> Result<QueryRows> {
+        let cancel = CancellationToken::new();
+        if let Ok(mut r) = self.running.lock() {
+            *r = Some(cancel.clone());
+        }
+        let result = async {
+            let mut ws = self.ensure_open().await?;
+            let executed = ws.explain(integration, sql).await?;
+            let answer = ws.sql(integration, sql, max_rows as usize, &cancel).await?;
+            Ok(QueryRows {
+                columns: answer.result.columns,
+                rows: answer.result.rows,
+                truncated: answer.result.truncated,
+                executed_sql: executed,
+            })
+        }
+        .await;
+        if let Ok(mut r) = self.running.lock() {
+            *r = None;
+        }
+        result
+    }
+
+    /// Stops the running query, if any.
+    pub fn cancel_query(&self) -> bool {
+        match self.running.lock().ok().and_then(|r| r.clone()) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs a query and writes all its rows (up to 1,000,000) as CSV.
+    pub async fn export_query_csv(&self, integration: &str, sql: &str, path: &str) -> Result<u32> {
+        let rows = self.query(integration, sql, 1_000_000).await?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&rows.columns).map_err(csv_error)?;
+        for r in &rows.rows {
+            w.write_record(r.iter().map(|c| c.as_deref().unwrap_or("")))
+                .map_err(csv_error)?;
+        }
+        let bytes = w.into_inner().map_err(csv_error)?;
+        write_file(Path::new(path), &bytes)?;
+        Ok(rows.rows.len() as u32)
+    }
+
+    fn connections_store(&self) -> Connections {
+        Connections::new(&self.dirs, self.secrets.clone())
+    }
+
+    /// Saved connections.
+    pub fn connections(&self) -> Result<Vec<ConnectionRow>> {
+        Ok(self
+            .connections_store()
+            .list()?
+            .into_iter()
+            .map(|c| ConnectionRow {
+                credentials: connections::credentials_label(&c),
+                cur_table: format!("{}.{}", c.cur_database, c.cur_table),
+                results: c.results.uri(),
+                name: c.name,
+                region: c.region,
+                role_arn: c.role_arn,
+                workgroup: c.workgroup,
+                views_database: c.views_database,
+            })
+            .collect())
+    }
+
+    /// Saves a connection; its secret key goes to the OS keyring only.
+    pub fn add_connection(&self, form: ConnectionForm) -> Result<()> {
+        let access_keys = match blank(form.access_key_id) {
+            Some(id) => {
+                let secret = blank(form.secret_access_key).ok_or_else(|| {
+                    OpsError::invalid("an access key id needs its secret access key")
+                })?;
+                Some(connections::access_keys(id, secret, None))
+            }
+            None => None,
+        };
+        self.connections_store().add(NewConnection {
+            name: form.name,
+            profile: blank(form.profile),
+            access_keys,
+            region: blank(form.region),
+            role_arn: blank(form.role_arn),
+            external_id: blank(form.external_id),
+            cur_table: form.cur_table,
+            workgroup: form.workgroup,
+            results: form.results,
+            views_database: blank(form.views_database).unwrap_or_else(|| "costcarve_views".into()),
+        })?;
+        Ok(())
+    }
+
+    /// Runs the prerequisites check of a connection.
+    pub async fn test_connection(&self, name: &str) -> Result<Vec<CheckRow>> {
+        let report = self.connections_store().test(name).await?;
+        Ok(report
+            .checks
+            .into_iter()
+            .map(|c| CheckRow {
+                name: c.name,
+                ok: c.ok,
+                detail: c.detail,
+                fix: c.fix,
+            })
+            .collect())
+    }
+
+    /// Removes a connection and its keyring entry.
+    pub fn remove_connection(&self, name: &str) -> Result<()> {
+        self.connections_store().remove(name)
+    }
+}

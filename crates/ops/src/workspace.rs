@@ -1,0 +1,582 @@
+//! [`Workspace`]: the one place that knows whether a workspace is a local
+//! folder or a payer on AWS. Every operation is dispatched here, once; the
+//! CLI and the desktop only format what comes back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use costcarve_aws::athena::ResultSource;
+use costcarve_aws::connection::ConnectionStore;
+use costcarve_aws::cost_explorer::Forecast;
+use costcarve_aws::secrets::SecretStore;
+pub use costcarve_aws::workspace::{ManagedIntegration, Status};
+use costcarve_aws::AwsWorkspace;
+use costcarve_core::account::{AccountId, Organization};
+use costcarve_core::cost::{CostQuery, CostSeries, Granularity, Metric};
+use costcarve_core::integration::{
+    AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
+};
+use costcarve_core::ports::Clock;
+use costcarve_core::query::QueryResult;
+use costcarve_local::LocalWorkspace;
+
+pub use costcarve_aws::org::Progress;
+
+use crate::error::OpsError;
+use crate::Dirs;
+
+type Result<T> = std::result::Result<T, OpsError>;
+
+/// Cost Explorer's price per request, in US dollars.
+pub const CE_REQUEST_USD: f64 = 0.01;
+
+/// Where a workspace's data comes from.
+enum Kind {
+    Local { ws: Box<LocalWorkspace>, demo: bool },
+    Aws(Box<AwsWorkspace>),
+}
+
+/// An open workspace: a local folder (the demo, or CUR files copied from
+/// S3) or a payer through a connection.
+pub struct Workspace {
+    kind: Kind,
+}
+
+/// An integration as the workspace holds it: saved locally, or managed in a
+/// payer with a billing view and a status. Serializes as it always has (the
+/// integration alone, or the managed integration with its status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum IntegrationState {
+    /// In a local workspace.
+    Local(VirtualIntegration),
+    /// In a payer.
+    Aws(ManagedIntegration),
+}
+
+impl IntegrationState {
+    /// The integration.
+    pub fn integration(&self) -> &VirtualIntegration {
+        match self {
+            IntegrationState::Local(vi) => vi,
+            IntegrationState::Aws(m) => &m.integration,
+        }
+    }
+
+    /// Where it stands in the payer; `None` locally.
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            IntegrationState::Local(_) => None,
+            IntegrationState::Aws(m) => Some(&m.status),
+        }
+    }
+
+    /// Its billing view; `None` locally.
+    pub fn billing_view_arn(&self) -> Option<&str> {
+        match self {
+            IntegrationState::Local(_) => None,
+            IntegrationState::Aws(m) => Some(&m.billing_view_arn),
+        }
+    }
+}
+
+/// What a deletion removed.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    /// The integration as it was.
+    pub integration: VirtualIntegration,
+    /// Whether it lived in a payer (its billing view and secret went too).
+    pub in_payer: bool,
+}
+
+/// The organization with, per account, the integrations holding it.
+#[derive(Debug, Clone)]
+pub struct OrgListing {
+    /// The organization.
+    pub organization: Organization,
+    /// Account → names of its integrations.
+    pub memberships: BTreeMap<AccountId, Vec<String>>,
+    /// How it was read from AWS, for an AWS workspace.
+    pub discovery: Option<Discovery>,
+}
+
+/// How the organization was read from AWS.
+#[derive(Debug, Clone, Copy)]
+pub struct Discovery {
+    /// When.
+    pub fetched_at: DateTime<Utc>,
+    /// Organizations calls it took.
+    pub calls: u64,
+    /// How long, in milliseconds.
+    pub millis: u64,
+}
+
+/// What Cost Explorer requests an answer cost (AWS only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requests {
+    /// This answer's requests.
+    pub made: u64,
+    /// All requests through this connection.
+    pub total: u64,
+}
+
+impl Requests {
+    /// `made` in US dollars.
+    pub fn made_usd(&self) -> f64 {
+        self.made as f64 * CE_REQUEST_USD
+    }
+
+    /// `total` in US dollars.
+    pub fn total_usd(&self) -> f64 {
+        self.total as f64 * CE_REQUEST_USD
+    }
+}
+
+/// A cost series and where its numbers come from.
+#[derive(Debug, Clone)]
+pub struct CostAnswer {
+    /// The series.
+    pub series: CostSeries,
+    /// Cost Explorer requests (AWS only).
+    pub requests: Option<Requests>,
+    /// When the data was written (local: the newest CUR file) or read from
+    /// Cost Explorer (AWS).
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+/// How a query ran on Athena.
+#[derive(Debug, Clone)]
+pub struct AthenaRun {
+    /// The query execution id.
+    pub id: String,
+    /// Bytes scanned (billed).
+    pub scanned_bytes: i64,
+    /// The result file, when the rows were read from it.
+    pub result_file: Option<String>,
+}
+
+/// A confined query's answer.
+#[derive(Debug, Clone)]
+pub struct SqlAnswer {
+    /// The rows.
+    pub result: QueryResult,
+    /// How it ran on Athena (AWS only).
+    pub athena: Option<AthenaRun>,
+}
+
+/// What creating or changing an integration will send: the view DDL and
+/// the billing view filter, from the functions provisioning runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The integration as it will be.
+    pub integration: VirtualIntegration,
+    /// Its accounts today (empty for a new one).
+    pub current: BTreeSet<AccountId>,
+    /// The DDL of its view, exactly as it will be executed.
+    pub view_sql: String,
+    /// The billing view's filter as JSON; `None` in a local workspace.
+    pub billing_filter: Option<String>,
+}
+
+impl Workspace {
+    /// Opens a local folder (a demo or CUR Parquet copied from S3).
+    pub async fn open_local(dir: &Path, clock: Arc<dyn Clock>, demo: bool) -> Result<Self> {
+        let ws = LocalWorkspace::open(dir, clock).await?;
+        Ok(Self {
+            kind: Kind::Local {
+                ws: Box::new(ws),
+                demo,
+            },
+        })
+    }
+
+    /// Opens a payer through a saved connection; finishes or undoes what a
+    /// crash interrupted first (see [`Self::recovery`]).
+    pub async fn open_connection(
+        dirs: &Dirs,
+        name: &str,
+        secrets: Arc<dyn SecretStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let connection = ConnectionStore::new(&dirs.config).get(name)?;
+        let ws = AwsWorkspace::open(connection, &dirs.data, secrets, clock).await?;
+        Ok(Self {
+            kind: Kind::Aws(Box::new(ws)),
+        })
+    }
+
+    /// `demo`, `local` or `aws`.
+    pub fn kind(&self) -> &'static str {
+        match &self.kind {
+            Kind::Local { demo: true, .. } => "demo",
+            Kind::Local { .. } => "local",
+            Kind::Aws(_) => "aws",
+        }
+    }
+
+    /// Whether this is a payer (integrations have billing views, statuses
+    /// and Cost Explorer costs).
+    pub fn is_payer(&self) -> bool {
+        matches!(self.kind, Kind::Aws(_))
+    }
+
+    /// The folder, or the connection's name.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            Kind::Local { ws, .. } => ws.dir().display().to_string(),
+            Kind::Aws(ws) => ws.connection().name.clone(),
+        }
+    }
+
+    /// The payer account (AWS).
+    pub fn payer(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Local { .. } => None,
+            Kind::Aws(ws) => Some(ws.payer().to_string()),
+        }
+    }
+
+    /// When the integrations were last read from the payer (AWS).
+    pub fn synced_at(&self) -> Option<DateTime<Utc>> {
+        match &self.kind {
+            Kind::Local { .. } => None,
+            Kind::Aws(ws) => ws.synced_at(),
+        }
+    }
+
+    /// The database the integrations' views live in.
+    pub fn views_database(&self) -> String {
+        match &self.kind {
+            Kind::Local { .. } => costcarve_local::LOCAL_DATABASE.to_string(),
+            Kind::Aws(ws) => ws.connection().views_database.clone(),
+        }
+    }
+
+    /// What opening did about operations a crash interrupted, one line each.
+    pub fn recovery(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Local { .. } => vec![],
+            Kind::Aws(ws) => ws.recovery().messages.clone(),
+        }
+    }
+
+    /// Views named like an integration's that no integration owns (AWS).
+    pub fn orphan_views(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Local { .. } => vec![],
+            Kind::Aws(ws) => ws.orphan_views().to_vec(),
+        }
+    }
+
+    /// The organization and who is in which integration; on AWS from the
+    /// cache unless `refresh` (then `progress` hears about it).
+    pub async fn organization(
+        &mut self,
+        refresh: bool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<OrgListing> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => Ok(OrgListing {
+                organization: ws.organization().clone(),
+                memberships: ws.integrations().memberships(),
+                discovery: None,
+            }),
+            Kind::Aws(ws) => {
+                let snapshot = ws.organization(refresh, progress).await?;
+                // Memberships as the payer holds them now (the billing API
+                // is free; Organizations is read from the cache).
+                ws.sync().await?;
+                let set = IntegrationSet {
+                    version: 1,
+                    integrations: ws
+                        .integrations()
+                        .iter()
+                        .map(|m| m.integration.clone())
+                        .collect(),
+                };
+                Ok(OrgListing {
+                    organization: snapshot.organization,
+                    memberships: set.memberships(),
+                    discovery: Some(Discovery {
+                        fetched_at: snapshot.fetched_at,
+                        calls: snapshot.calls,
+                        millis: snapshot.millis,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// The integrations (read again from the payer on AWS).
+    pub async fn integrations(&mut self) -> Result<Vec<IntegrationState>> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => Ok(ws
+                .integrations()
+                .integrations
+                .iter()
+                .cloned()
+                .map(IntegrationState::Local)
+                .collect()),
+            Kind::Aws(ws) => Ok(ws
+                .sync()
+                .await?
+                .iter()
+                .cloned()
+                .map(IntegrationState::Aws)
+                .collect()),
+        }
+    }
+
+    /// One integration by name (matched as the rules match names).
+    pub async fn integration(&mut self, name: &str) -> Result<IntegrationState> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => Ok(IntegrationState::Local(ws.integration(name)?.clone())),
+            Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.integration(name).await?)),
+        }
+    }
+
+    /// One integration, read again from the payer first (AWS).
+    pub async fn integration_fresh(&mut self, name: &str) -> Result<IntegrationState> {
+        if let Kind::Aws(ws) = &mut self.kind {
+            ws.sync().await?;
+        }
+        self.integration(name).await
+    }
+
+    /// What creating `name` over `accounts`, or changing the integration
+    /// `existing` to them, will send — produced by the functions that send it.
+    pub async fn plan(
+        &mut self,
+        name: &str,
+        accounts: Vec<AccountId>,
+        existing: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Plan> {
+        let current = match existing {
+            Some(e) => self.integration(e).await?.integration().accounts.clone(),
+            None => BTreeSet::new(),
+        };
+        let integration = NewIntegration {
+            name: name.to_string(),
+            accounts,
+            allow_shared: true,
+        }
+        .draft(now)?;
+        let (view_sql, billing_filter) = match &self.kind {
+            Kind::Local { .. } => (costcarve_local::view_ddl(&integration), None),
+            Kind::Aws(ws) => (
+                costcarve_aws::athena::view_ddl(&ws.connection().athena_place(), &integration)?,
+                Some(costcarve_aws::billing::filter_json(&integration.accounts)?),
+            ),
+        };
+        Ok(Plan {
+            integration,
+            current,
+            view_sql,
+            billing_filter,
+        })
+    }
+
+    /// Creates an integration (on AWS: both views, validated, and its secret).
+    pub async fn create(&mut self, new: NewIntegration) -> Result<IntegrationState> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => {
+                Ok(IntegrationState::Local(ws.create_integration(new).await?))
+            }
+            Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.create(new).await?)),
+        }
+    }
+
+    /// Changes an integration's accounts or name.
+    pub async fn update(
+        &mut self,
+        name: &str,
+        change: IntegrationChange,
+    ) -> Result<(IntegrationState, AccountDiff)> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => {
+                let (vi, diff) = ws.update_integration(name, change).await?;
+                Ok((IntegrationState::Local(vi), diff))
+            }
+            Kind::Aws(ws) => {
+                let (m, diff) = ws.update(name, change).await?;
+                Ok((IntegrationState::Aws(m), diff))
+            }
+        }
+    }
+
+    /// Sets an integration's accounts to exactly `accounts` (and renames it).
+    pub async fn set_accounts(
+        &mut self,
+        name: &str,
+        accounts: BTreeSet<AccountId>,
+        rename: Option<String>,
+        allow_shared: bool,
+    ) -> Result<(IntegrationState, AccountDiff)> {
+        let current = self.integration(name).await?.integration().accounts.clone();
+        let change = IntegrationChange {
+            add: accounts.difference(&current).cloned().collect(),
+            remove: current.difference(&accounts).cloned().collect(),
+            rename: rename.filter(|r| !r.trim().is_empty() && r != name),
+            allow_shared,
+        };
+        self.update(name, change).await
+    }
+
+    /// Deletes an integration (on AWS: its views and secret).
+    pub async fn delete(&mut self, name: &str) -> Result<Removed> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => Ok(Removed {
+                integration: ws.delete_integration(name).await?,
+                in_payer: false,
+            }),
+            Kind::Aws(ws) => Ok(Removed {
+                integration: ws.delete(name).await?,
+                in_payer: true,
+            }),
+        }
+    }
+
+    /// Makes an integration's views agree again (AWS).
+    pub async fn repair(&mut self, name: &str) -> Result<IntegrationState> {
+        match &mut self.kind {
+            Kind::Local { .. } => Err(OpsError::invalid(
+                "a local workspace has nothing to repair: repair is for integrations in a payer",
+            )),
+            Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.repair(name).await?)),
+        }
+    }
+
+    /// Drops an Athena view named like an integration's that no billing
+    /// view owns (AWS).
+    pub async fn drop_orphan(&mut self, view: &str) -> Result<()> {
+        match &mut self.kind {
+            Kind::Local { .. } => Err(OpsError::invalid(
+                "a local workspace has no orphan views: they are Athena views in a payer",
+            )),
+            Kind::Aws(ws) => {
+                ws.sync().await?;
+                Ok(ws.drop_orphan_view(view).await?)
+            }
+        }
+    }
+
+    /// The canonical name of an integration (as typed, matched loosely).
+    pub async fn canonical_name(&mut self, name: &str) -> Result<String> {
+        Ok(self.integration(name).await?.integration().name.to_string())
+    }
+
+    /// Answers a cost query.
+    pub async fn cost(&mut self, q: &CostQuery) -> Result<CostAnswer> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => {
+                let newest = ws
+                    .engine()
+                    .cur()
+                    .files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+                    .max()
+                    .map(DateTime::<Utc>::from);
+                Ok(CostAnswer {
+                    series: ws.cost(q).await?,
+                    requests: None,
+                    data_as_of: newest,
+                })
+            }
+            Kind::Aws(ws) => {
+                let (series, usage) = ws.cost(q).await?;
+                Ok(CostAnswer {
+                    series,
+                    requests: Some(Requests {
+                        made: usage.requests,
+                        total: usage.requests_total,
+                    }),
+                    data_as_of: Some(usage.fetched_at),
+                })
+            }
+        }
+    }
+
+    /// Forecasts an integration's costs from today to `to` (Cost Explorer).
+    pub async fn forecast(
+        &mut self,
+        name: &str,
+        to: NaiveDate,
+        granularity: Granularity,
+        metric: Metric,
+    ) -> Result<(Forecast, Requests)> {
+        match &mut self.kind {
+            Kind::Local { .. } => Err(OpsError::invalid(
+                "forecasts come from Cost Explorer: open a payer through a connection",
+            )),
+            Kind::Aws(ws) => {
+                let (forecast, usage) = ws.forecast(name, to, granularity, metric).await?;
+                Ok((
+                    forecast,
+                    Requests {
+                        made: usage.requests,
+                        total: usage.requests_total,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// The text a user's query runs as, after the guard (Athena's dialect).
+    pub async fn explain(&mut self, name: &str, sql: &str) -> Result<String> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => Ok(ws.explain(name, sql)?),
+            Kind::Aws(ws) => Ok(ws.explain(name, sql).await?),
+        }
+    }
+
+    /// Runs a user's SQL confined to one integration; `cancel` stops it.
+    pub async fn sql(
+        &mut self,
+        name: &str,
+        sql: &str,
+        max_rows: usize,
+        cancel: &CancellationToken,
+    ) -> Result<SqlAnswer> {
+        match &mut self.kind {
+            Kind::Local { ws, .. } => {
+                let result = tokio::select! {
+                    r = ws.sql(name, sql, max_rows) => r?,
+                    _ = cancel.cancelled() => return Err(OpsError::cancelled()),
+                };
+                Ok(SqlAnswer {
+                    result,
+                    athena: None,
+                })
+            }
+            Kind::Aws(ws) => {
+                let answer = ws.sql(name, sql, max_rows, cancel).await?;
+                Ok(SqlAnswer {
+                    result: answer.result,
+                    athena: Some(AthenaRun {
+                        id: answer.id,
+                        scanned_bytes: answer.scanned_bytes,
+                        result_file: match answer.source {
+                            ResultSource::Csv(loc) => Some(loc),
+                            ResultSource::Pages => None,
+                        },
+                    }),
+                })
+            }
+        }
+    }
+
+    /// The local workspace's folder, if this is one.
+    pub fn folder(&self) -> Option<PathBuf> {
+        match &self.kind {
+            Kind::Local { ws, .. } => Some(ws.dir().to_path_buf()),
+            Kind::Aws(_) => None,
+        }
+    }
+}
