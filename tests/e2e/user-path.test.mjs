@@ -468,6 +468,24 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       }
     });
 
+    await step('cancel: a long query is stopped; the screen says so, with no error (the UI branches on the code `cancelled`)', async () => {
+      await goto('nav-query', 'query-sql');
+      await choose('query-integration', name);
+      // Seconds of work on the demo, and it ends by itself (about 15 s) even if cancel did not stop it.
+      await setValue(
+        'query-sql',
+        'SELECT count(*) FROM cur a, cur b, (SELECT * FROM cur LIMIT 8) c WHERE a.line_item_unblended_cost < b.line_item_unblended_cost + c.line_item_unblended_cost',
+      );
+      await click('query-run');
+      await shown('query-busy');
+      await click('query-cancel');
+      await shown('query-cancelled');
+      assert.ok(!(await isShown('query-error')), 'a cancelled query shows no error');
+      assert.ok(!(await isShown('error')), 'and no error banner');
+      assert.equal(accountIds(await allText('query-results')).length, 0, 'no rows of the stopped query');
+      await shot('query-cancelled');
+    });
+
     await step('export: the chart as PNG (and SVG and CSV) lands in the save folder', async () => {
       await goto('nav-costs', 'chart');
       const integration = await el('costs-integration');

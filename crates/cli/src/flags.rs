@@ -149,6 +149,10 @@ pub(crate) enum ViCommand {
         /// Allow accounts that are already in another integration.
         #[arg(long)]
         allow_shared: bool,
+        /// Print the view DDL and the billing view filter that creating it
+        /// would send, and create nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Add or remove accounts, or rename.
     Update {

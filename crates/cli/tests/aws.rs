@@ -384,11 +384,54 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     // Create.
     let acme = p.customer_accounts(&customer_of(&accounts, 0));
     assert!(acme.len() >= 2, "{acme:?}");
+    // The review (dry run) shows what provisioning then sends, to the byte.
+    let (review, _) = p.cc(&[
+        "vi",
+        "create",
+        "Acme Corp",
+        "--accounts",
+        &acme.join(","),
+        "--dry-run",
+    ]);
+    assert!(
+        p.billing_views().await.is_empty(),
+        "a dry run makes nothing"
+    );
+    let lines: Vec<&str> = review.lines().collect();
+    let at = |label: &str| lines.iter().position(|l| *l == label).unwrap() + 1;
+    let (reviewed_ddl, reviewed_filter) =
+        (lines[at("view DDL:")], lines[at("billing view filter:")]);
     let (out, _) = p.cc(&["vi", "create", "Acme Corp", "--accounts", &acme.join(",")]);
     assert!(out.contains("created 'Acme Corp'"), "{out}");
+    let executed: Vec<String> = p
+        .athena_queries()
+        .await
+        .into_iter()
+        .filter(|q| q.starts_with("CREATE OR REPLACE VIEW"))
+        .collect();
+    assert_eq!(
+        executed,
+        vec![reviewed_ddl.to_string()],
+        "the DDL Athena ran is the reviewed one"
+    );
     let views = p.billing_views().await;
     assert_eq!(views.len(), 1);
     let view = &views[0];
+    let filter: Value = serde_json::from_str(reviewed_filter).unwrap();
+    assert_eq!(
+        filter["dimensions"]["key"], "LINKED_ACCOUNT",
+        "{reviewed_filter}"
+    );
+    let reviewed_accounts: BTreeSet<String> = filter["dimensions"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        reviewed_accounts, view.accounts,
+        "the billing view filters the reviewed accounts"
+    );
     assert_eq!(view.name, "costcarve-Acme Corp");
     assert_eq!(view.accounts, set(&acme));
     let id = view

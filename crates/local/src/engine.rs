@@ -2,7 +2,7 @@
 //! virtual integration, cost queries as SQL over those views, and confined
 //! user SQL planned from the guard's checked AST.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,6 +61,8 @@ pub struct SqlEngine {
     cur: CurLocation,
     columns: BTreeSet<String>,
     rollup: bool,
+    /// View name → the DDL that made it, as executed.
+    executed: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// The daily rollup cost queries read when it exists.
@@ -146,6 +148,7 @@ impl SqlEngine {
             cur,
             columns,
             rollup: false,
+            executed: Default::default(),
         })
     }
 
@@ -210,7 +213,11 @@ impl SqlEngine {
     /// Creates (or replaces) the view of an integration.
     pub async fn register_integration(&self, vi: &VirtualIntegration) -> Result<(), LocalError> {
         let view = vi.view_name();
-        self.ctx.sql(&view_ddl(vi)).await?.collect().await?;
+        let ddl = view_ddl(vi);
+        self.ctx.sql(&ddl).await?.collect().await?;
+        if let Ok(mut executed) = self.executed.lock() {
+            executed.insert(view.clone(), ddl);
+        }
         if self.ctx.table_exist(ROLLUP_TABLE)? {
             let sql = format!(
                 "CREATE OR REPLACE VIEW {view}{ROLLUP_VIEW_SUFFIX} AS {}",
@@ -221,8 +228,16 @@ impl SqlEngine {
         Ok(())
     }
 
+    /// The DDL that made an integration's view, exactly as it was executed.
+    pub fn executed_view_ddl(&self, view_name: &str) -> Option<String> {
+        self.executed.lock().ok()?.get(view_name).cloned()
+    }
+
     /// Drops an integration's views.
     pub fn deregister_integration(&self, view_name: &str) -> Result<(), LocalError> {
+        if let Ok(mut executed) = self.executed.lock() {
+            executed.remove(view_name);
+        }
         self.ctx.deregister_table(view_name)?;
         self.ctx
             .deregister_table(format!("{view_name}{ROLLUP_VIEW_SUFFIX}").as_str())?;

@@ -572,6 +572,15 @@ impl Workspace {
         }
     }
 
+    /// The DDL that made an integration's view in the local engine, as it
+    /// ran (on AWS, Athena keeps each query's text instead).
+    pub fn executed_view_ddl(&self, view_name: &str) -> Option<String> {
+        match &self.kind {
+            Kind::Local { ws, .. } => ws.engine().executed_view_ddl(view_name),
+            Kind::Aws(_) => None,
+        }
+    }
+
     /// The local workspace's folder, if this is one.
     pub fn folder(&self) -> Option<PathBuf> {
         match &self.kind {

@@ -248,3 +248,25 @@ async fn a_connection_form_keeps_its_secret_out_of_every_reply_and_file() {
     s.remove_connection("payer").unwrap();
     assert_eq!(code(s.remove_connection("payer").unwrap_err()), "not_found");
 }
+
+#[tokio::test]
+async fn the_review_shows_the_ddl_that_is_executed_byte_for_byte() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    s.workspace().await.unwrap();
+    let org = s.organization(false).await.unwrap();
+    let picked: Vec<String> = org.accounts.iter().take(3).map(|a| a.id.clone()).collect();
+    let reviewed = s.plan("Globex", &picked, None).await.unwrap();
+    let made = s.create_integration("Globex", &picked, true).await.unwrap();
+
+    let clock = Arc::new(FixedClock(
+        Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap(),
+    ));
+    let ws = costcarve_ops::Workspace::open_local(&home.path().join("data/demo"), clock, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.executed_view_ddl(&made.view_name).as_deref(),
+        Some(reviewed.view_sql.as_str())
+    );
+}

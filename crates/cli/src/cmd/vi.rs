@@ -4,6 +4,7 @@
 
 use costcarve_ops::core::account::{parse_account_list, AccountId};
 use costcarve_ops::core::integration::{IntegrationChange, NewIntegration};
+use costcarve_ops::core::ports::{Clock, SystemClock};
 use costcarve_ops::workspace::{IntegrationState, Status};
 use costcarve_ops::{OpsError, Workspace};
 
@@ -31,7 +32,30 @@ pub(crate) async fn run(ws: &mut Workspace, cmd: &ViCommand) -> Result<(), OpsEr
         ViCommand::Create {
             name,
             accounts,
+            allow_shared: _,
+            dry_run: true,
+        } => {
+            let plan = ws
+                .plan(name, parse_account_list(accounts)?, None, SystemClock.now())
+                .await?;
+            out(&format!(
+                "would create '{}' with {} accounts (nothing was created)",
+                plan.integration.name,
+                plan.integration.accounts.len()
+            ));
+            out("view DDL:");
+            out(&plan.view_sql);
+            out("billing view filter:");
+            out(plan
+                .billing_filter
+                .as_deref()
+                .unwrap_or("none (a local workspace has no billing view)"));
+        }
+        ViCommand::Create {
+            name,
+            accounts,
             allow_shared,
+            dry_run: false,
         } => {
             let new = NewIntegration {
                 name: name.clone(),
