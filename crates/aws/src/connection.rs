@@ -22,9 +22,7 @@ pub enum ConnectionError {
     #[error("{0}")]
     Invalid(String),
     /// No connection of that name.
-    #[error(
-        "no connection named '{name}'; known: {known}; add one with `costcarve connection add`"
-    )]
+    #[error("no connection named '{name}'; known: {known}; add the connection first")]
     NotFound {
         /// The name asked for.
         name: String,
@@ -58,7 +56,7 @@ impl S3Location {
     pub fn parse(text: &str) -> Result<Self, ConnectionError> {
         let bad = || {
             ConnectionError::Invalid(format!(
-                "--results '{text}' is not an S3 location: use s3://BUCKET/PREFIX/"
+                "the results location '{text}' is not an S3 location: use s3://BUCKET/PREFIX/"
             ))
         };
         let rest = text.strip_prefix("s3://").ok_or_else(bad)?;

@@ -277,7 +277,7 @@ async fn probe_results(s3: &aws_sdk_s3::Client, connection: &Connection) -> Chec
         loc.bucket, loc.prefix
     );
     let missing = format!(
-        "create the bucket {} or fix --results (now {})",
+        "create the bucket {} or fix the connection's results location (now {})",
         loc.bucket,
         loc.uri()
     );

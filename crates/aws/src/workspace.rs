@@ -71,10 +71,12 @@ pub enum WorkspaceError {
     #[error(transparent)]
     Provision(#[from] ProvisionError),
     /// The payer is not ready for CostCarve.
-    #[error("the connection's prerequisites are not met: {0}; run `costcarve connection test` for the full report")]
+    #[error(
+        "the connection's prerequisites are not met: {0}; test the connection for the full report"
+    )]
     Prerequisites(String),
     /// Someone else changed the integration since this desktop last saw it.
-    #[error("'{name}' was changed from another desktop since you last looked (revision {seen} here, {now} in AWS, now {accounts} accounts); your change was not applied: review it with `vi show {name}` and apply it again")]
+    #[error("'{name}' was changed from another desktop since you last looked (revision {seen} here, {now} in AWS, now {accounts} accounts); your change was not applied: review the integration as it is now and apply your change again")]
     ConcurrentEdit {
         /// The integration.
         name: String,
@@ -86,7 +88,7 @@ pub enum WorkspaceError {
         accounts: usize,
     },
     /// The integration is not in a state this operation can start from.
-    #[error("'{name}' {reason}; run `costcarve vi repair {name}` first")]
+    #[error("'{name}' {reason}; repair it first")]
     NotHealthy {
         /// The integration.
         name: String,
@@ -94,7 +96,7 @@ pub enum WorkspaceError {
         reason: String,
     },
     /// An update failed and the previous state could not be restored.
-    #[error("updating '{name}' failed ({cause}) and restoring its previous accounts failed too ({restore}); it needs repair: run `costcarve vi repair {name}`")]
+    #[error("updating '{name}' failed ({cause}) and restoring its previous accounts failed too ({restore}); it needs repair")]
     NeedsRepair {
         /// The integration.
         name: String,
@@ -131,6 +133,13 @@ impl Coded for WorkspaceError {
                 ErrorCode::NotHealthy
             }
             WorkspaceError::Prerequisites(_) | WorkspaceError::Restored { .. } => ErrorCode::Aws,
+        }
+    }
+
+    fn remedy(&self) -> Option<costcarve_core::error::Remedy> {
+        match self {
+            WorkspaceError::Integration(e) => e.remedy(),
+            _ => None,
         }
     }
 }
@@ -869,8 +878,8 @@ impl AwsWorkspace {
                     after.accounts.len()
                 ),
                 Err(e) => format!(
-                    "updating '{}' was interrupted and could not be finished ({e}); it needs repair: run `costcarve vi repair {}`",
-                    after.name, after.name
+                    "updating '{}' was interrupted and could not be finished ({e}); it needs repair",
+                    after.name
                 ),
             },
             Intent::Delete {

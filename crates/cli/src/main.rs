@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use costcarve_ops::core::error::ErrorCode;
+use costcarve_ops::core::error::{ErrorCode, Remedy};
 use costcarve_ops::core::ports::SystemClock;
 use costcarve_ops::{Dirs, OpsError, Workspace};
 
@@ -31,12 +31,52 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(hint) = hint(&e, &cli) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(e.code.exit_code() as u8)
         }
+    }
+}
+
+/// What to type next, for the failures whose way forward is a command or a
+/// flag (the messages themselves name none: the desktop shows them too).
+fn hint(e: &OpsError, cli: &Cli) -> Option<String> {
+    let connection = cli
+        .connection
+        .as_deref()
+        .map(|c| format!(" --connection {c}"))
+        .unwrap_or_default();
+    if e.remedy == Some(Remedy::AllowShared) {
+        return Some("pass --allow-shared if these accounts should be in both integrations".into());
+    }
+    match e.code {
+        ErrorCode::NotHealthy => integration_of(&cli.command)
+            .map(|name| format!("run `costcarve{connection} vi repair {name}`, then try again")),
+        _ => None,
+    }
+}
+
+/// The integration a command is about, if any.
+fn integration_of(command: &Command) -> Option<&str> {
+    use flags::ViCommand as Vi;
+    match command {
+        Command::Cost(args) => Some(&args.name),
+        Command::Forecast { name, .. }
+        | Command::Sql { name, .. }
+        | Command::Chart { name, .. } => Some(name),
+        Command::Vi(
+            Vi::Create { name, .. }
+            | Vi::Update { name, .. }
+            | Vi::Delete { name }
+            | Vi::Repair { name }
+            | Vi::Show { name, .. },
+        ) => Some(name),
+        _ => None,
     }
 }
 
@@ -62,7 +102,7 @@ async fn open(cli: &Cli) -> Result<Workspace, OpsError> {
     Workspace::open_local(dir, clock, false).await
 }
 
-async fn run(cli: Cli) -> Result<(), OpsError> {
+async fn run(cli: &Cli) -> Result<(), OpsError> {
     match &cli.command {
         Command::Demo {
             dir,
@@ -70,12 +110,12 @@ async fn run(cli: Cli) -> Result<(), OpsError> {
             seed,
             end_month,
         } => cmd::demo::run(dir, *rows, *seed, end_month.as_deref()),
-        Command::Connection(c) => cmd::connection::run(&dirs(&cli)?, c).await,
+        Command::Connection(c) => cmd::connection::run(&dirs(cli)?, c).await,
         Command::Accounts { json, refresh } => {
-            cmd::accounts::run(&mut open(&cli).await?, *json, *refresh).await
+            cmd::accounts::run(&mut open(cli).await?, *json, *refresh).await
         }
-        Command::Vi(c) => cmd::vi::run(&mut open(&cli).await?, c).await,
-        Command::Cost(args) => cmd::cost::run(&mut open(&cli).await?, args).await,
+        Command::Vi(c) => cmd::vi::run(&mut open(cli).await?, c).await,
+        Command::Cost(args) => cmd::cost::run(&mut open(cli).await?, args).await,
         Command::Forecast {
             name,
             to,
@@ -83,7 +123,7 @@ async fn run(cli: Cli) -> Result<(), OpsError> {
             metric,
             json,
         } => {
-            let mut ws = open(&cli).await?;
+            let mut ws = open(cli).await?;
             cmd::forecast::run(&mut ws, name, *to, granularity, metric, *json).await
         }
         Command::Sql {
@@ -93,9 +133,9 @@ async fn run(cli: Cli) -> Result<(), OpsError> {
             explain,
             max_rows,
         } => {
-            let mut ws = open(&cli).await?;
+            let mut ws = open(cli).await?;
             cmd::sql::run(&mut ws, name, query, *json, *explain, *max_rows).await
         }
-        Command::Chart { .. } => cmd::chart::run(&mut open(&cli).await?, &cli.command).await,
+        Command::Chart { .. } => cmd::chart::run(&mut open(cli).await?, &cli.command).await,
     }
 }

@@ -75,10 +75,25 @@ impl ErrorCode {
     }
 }
 
+/// A way forward that a caller can offer in its own words: the CLI names a
+/// flag, the desktop a control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// Some accounts are already in another integration: allowing shared
+    /// accounts lets them be in both.
+    AllowShared,
+}
+
 /// An error that knows its code.
 pub trait Coded {
     /// The code.
     fn code(&self) -> ErrorCode;
+
+    /// A way forward a caller can offer, if there is one.
+    fn remedy(&self) -> Option<Remedy> {
+        None
+    }
 }
 
 impl Coded for IntegrationError {
@@ -87,6 +102,10 @@ impl Coded for IntegrationError {
             IntegrationError::NotFound { .. } => ErrorCode::NotFound,
             _ => ErrorCode::InvalidInput,
         }
+    }
+
+    fn remedy(&self) -> Option<Remedy> {
+        matches!(self, IntegrationError::AccountsShared(_)).then_some(Remedy::AllowShared)
     }
 }
 

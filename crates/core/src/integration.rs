@@ -453,7 +453,7 @@ pub enum IntegrationError {
     #[error("not in this organization: {}; run `costcarve accounts` to list the organization's accounts", .0.join(", "))]
     UnknownAccounts(Vec<String>),
     /// Accounts already in other integrations.
-    #[error("already in another integration: {}; pass --allow-shared if these accounts should be in both", .0.join(", "))]
+    #[error("already in another integration: {}; allow shared accounts if these accounts should be in both", .0.join(", "))]
     AccountsShared(Vec<String>),
     /// Removing an account that is not in the integration.
     #[error("account {account} is not in '{integration}', so it cannot be removed")]
@@ -472,13 +472,13 @@ pub enum IntegrationError {
         integration: String,
     },
     /// An update with nothing in it.
-    #[error("nothing to change: give --add, --remove or --rename")]
+    #[error("nothing to change: add or remove accounts, or rename it")]
     NothingToChange,
 }
 
 fn known_list(known: &[String]) -> String {
     if known.is_empty() {
-        "; there are no integrations yet (create one with `costcarve vi create`)".into()
+        "; there are no integrations yet: create one first".into()
     } else {
         format!("; known integrations: {}", known.join(", "))
     }

@@ -111,4 +111,11 @@ impl Coded for LocalError {
             LocalError::Engine(_) => ErrorCode::Engine,
         }
     }
+
+    fn remedy(&self) -> Option<costcarve_core::error::Remedy> {
+        match self {
+            LocalError::Integration(e) => e.remedy(),
+            _ => None,
+        }
+    }
 }

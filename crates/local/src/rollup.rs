@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,19 +20,32 @@ const ROLLUP_VERSION: &str = "rollup-v1";
 const FINGERPRINT_FILE: &str = "FINGERPRINT";
 
 /// Identifies the CUR's files as they are now: names, sizes, change times.
+/// SHA-256, so the same files give the same print whatever Rust release
+/// built the app (`DefaultHasher` makes no such promise).
 fn fingerprint(root: &Path, files: &[PathBuf]) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    ROLLUP_VERSION.hash(&mut h);
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(ROLLUP_VERSION.as_bytes());
     for f in files {
-        f.strip_prefix(root).unwrap_or(f).hash(&mut h);
+        let name = f.strip_prefix(root).unwrap_or(f).to_string_lossy();
+        h.update(b"\0");
+        h.update(name.as_bytes());
         if let Ok(m) = fs::metadata(f) {
-            m.len().hash(&mut h);
-            if let Ok(t) = m.modified() {
-                t.hash(&mut h);
+            h.update(m.len().to_le_bytes());
+            let changed = m.modified().ok();
+            if let Some(since) = changed.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            {
+                h.update(since.as_nanos().to_le_bytes());
             }
         }
     }
-    format!("{:016x} {}", h.finish(), files.len())
+    let digest: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{digest} {}", files.len())
 }
 
 /// Makes sure an up-to-date rollup exists under `cache_dir`; builds it if not.

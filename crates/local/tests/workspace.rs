@@ -298,9 +298,16 @@ async fn rules_are_enforced_and_a_refused_change_leaves_the_saved_state_alone() 
     let twice = vec![borealis[0].clone(), borealis[0].clone()];
     let msg = refuse(ws.create_integration(new("B", twice)).await);
     assert!(msg.contains("listed twice"), "{msg}");
-    let msg = refuse(ws.create_integration(new("B", vec![acme[0].clone()])).await);
+    // The message says the way forward in words both surfaces can use; the
+    // remedy lets the CLI name its flag (--allow-shared) and the desktop a control.
+    let shared = ws.create_integration(new("B", vec![acme[0].clone()])).await;
+    assert_eq!(
+        shared.as_ref().err().and_then(|e| e.remedy()),
+        Some(costcarve_core::error::Remedy::AllowShared)
+    );
+    let msg = refuse(shared);
     assert!(
-        msg.contains("--allow-shared") && msg.contains("Acme"),
+        msg.contains("allow shared accounts") && msg.contains("Acme"),
         "{msg}"
     );
     let too_many: Vec<AccountId> = (0..201)

@@ -3,7 +3,7 @@
 //! alike (each adds its own hint from the code). Nothing secret is ever in
 //! a message.
 
-use costcarve_core::error::{Coded, ErrorCode};
+use costcarve_core::error::{Coded, ErrorCode, Remedy};
 use serde::Serialize;
 
 /// An operation's failure.
@@ -14,6 +14,8 @@ pub struct OpsError {
     pub code: ErrorCode,
     /// What happened and what to do.
     pub message: String,
+    /// A way forward the caller can offer in its own words.
+    pub remedy: Option<Remedy>,
 }
 
 impl OpsError {
@@ -22,6 +24,7 @@ impl OpsError {
         Self {
             code,
             message: message.into(),
+            remedy: None,
         }
     }
 
@@ -48,7 +51,10 @@ impl OpsError {
 /// type); this is the only conversion.
 impl<E: Coded + std::fmt::Display> From<E> for OpsError {
     fn from(e: E) -> Self {
-        Self::new(e.code(), e.to_string())
+        Self {
+            remedy: e.remedy(),
+            ..Self::new(e.code(), e.to_string())
+        }
     }
 }
 
