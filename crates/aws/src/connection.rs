@@ -320,7 +320,7 @@ impl ConnectionStore {
 
     fn write(&self, file: &ConnectionsFile) -> Result<(), ConnectionError> {
         let text = serde_json::to_vec_pretty(file).map_err(|e| self.io(e))?;
-        crate::state::write_atomic(&self.path, &text).map_err(|e| self.io(e))
+        costcarve_core::files::write_atomic(&self.path, &text).map_err(|e| self.io(e))
     }
 
     /// All connections, by name.

@@ -5,7 +5,6 @@
 //! replaced atomically (write, fsync, rename), so a crash leaves the old
 //! or the new file, never half of one.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -19,17 +18,6 @@ pub struct StateError {
     pub path: PathBuf,
     /// What failed.
     pub reason: String,
-}
-
-/// Writes a file so that readers see the old or the new content only.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// One connection's folder in the app data dir.
@@ -83,7 +71,7 @@ impl StateDir {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes).map_err(|e| StateError {
+        costcarve_core::files::write_atomic(&path, &bytes).map_err(|e| StateError {
             path,
             reason: e.to_string(),
         })

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod cost;
 pub mod error;
+pub mod files;
 pub mod guard;
 pub mod integration;
 pub mod ports;

@@ -8,7 +8,6 @@
 //! organization is then derived from the accounts in the data.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -89,26 +88,11 @@ pub struct CurLocation {
 /// Writes `value` as JSON next to `path` and renames it into place, so a
 /// crash leaves either the old file or the new one, never half of one.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), LocalError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| LocalError::Corrupt {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
-    ));
-    {
-        let mut f = fs::File::create(&tmp).map_err(|e| LocalError::io(&tmp, e))?;
-        f.write_all(&bytes).map_err(|e| LocalError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| LocalError::io(&tmp, e))?;
-    }
-    fs::rename(&tmp, path).map_err(|e| LocalError::io(path, e))?;
-    if let Ok(d) = fs::File::open(dir) {
-        // Make the rename itself durable where the OS allows it.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    costcarve_core::files::write_atomic(path, &bytes).map_err(|e| LocalError::io(path, e))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, LocalError> {

@@ -157,7 +157,7 @@ fn series_csv(series: &CostSeries) -> Result<Vec<u8>> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| OpsError::write(path, e))
+    costcarve_core::files::write_atomic(path, bytes).map_err(|e| OpsError::write(path, e))
 }
 
 impl Session {
