@@ -1,0 +1,203 @@
+//! The desktop's operations on an AWS connection, against the emulated
+//! payer: what the screens show is computed from the payer's CUR (checked
+//! against an independent sum over the seeded Parquet), and only the
+//! integration's accounts appear.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use costcarve_core::ports::SystemClock;
+use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, Session};
+
+use crate::support::Emulators;
+
+/// `--flag value` pairs of the connection `up` describes.
+fn flag(args: &str, name: &str) -> String {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == name).unwrap();
+    words[at + 1].to_string()
+}
+
+#[tokio::test]
+async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() {
+    let emu = Emulators::up(&["--accounts", "10", "--health-delay-seconds", "0.2"]);
+    // The desktop reaches the payer through the SDK's default chain: the
+    // emulators' endpoints and test credentials, as `up` exported them.
+    for (k, v) in &emu.env {
+        if k.starts_with("AWS_") {
+            std::env::set_var(k, v);
+        }
+    }
+    std::env::remove_var("AWS_PROFILE");
+    let home = tempfile::tempdir().unwrap();
+    let s = Session::new(
+        Dirs {
+            config: home.path().join("config"),
+            data: home.path().join("data"),
+        },
+        Arc::new(SystemClock),
+    );
+    let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
+    s.add_connection(ConnectionForm {
+        name: "emu".into(),
+        profile: None,
+        access_key_id: None,
+        secret_access_key: None,
+        region: Some(flag(args, "--region")),
+        role_arn: None,
+        external_id: None,
+        cur_table: flag(args, "--cur-table"),
+        workgroup: flag(args, "--workgroup"),
+        results: flag(args, "--results"),
+        views_database: Some(flag(args, "--views-database")),
+    })
+    .unwrap();
+    let info = s.open_connection("emu").await.unwrap();
+    assert_eq!(info.kind, "aws");
+
+    let org = s.organization(false).await.unwrap();
+    let customer = org
+        .accounts
+        .iter()
+        .filter_map(|a| {
+            a.tags
+                .iter()
+                .find(|(k, _)| k == "customer")
+                .map(|(_, v)| v.clone())
+        })
+        .find(|c| c != "internal")
+        .expect("a seeded customer");
+    let mine: Vec<String> = org
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.tags
+                .iter()
+                .any(|(k, v)| k == "customer" && *v == customer)
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    assert!(!mine.is_empty());
+    let row = s.create_integration("Acme", &mine, false).await.unwrap();
+    assert_eq!(row.status, "healthy");
+
+    let (from, to) = (emu.month_start(3), emu.month_start(1));
+    let chart = s
+        .chart(&ChartRequest {
+            integration: "Acme".into(),
+            kind: "account".into(),
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            group_by: None,
+            large: false,
+        })
+        .await
+        .unwrap();
+    let want = emu.cur_sums(&[
+        "--accounts",
+        &mine.join(","),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--group-by",
+        "account",
+    ]);
+    let mut expected: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for p in want["points"].as_array().unwrap() {
+        let key = (
+            p["period"].as_str().unwrap().to_string(),
+            p["keys"][0].as_str().unwrap().to_string(),
+        );
+        expected.insert(key, p["amount"].as_f64().unwrap());
+    }
+    let got: BTreeMap<(String, String), f64> = chart
+        .points
+        .iter()
+        .map(|p| {
+            (
+                (p.period.clone(), p.keys[0].clone()),
+                p.amount.parse::<f64>().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the same months and accounts"
+    );
+    for (k, w) in &expected {
+        assert!(
+            (got[k] - w).abs() < 0.006,
+            "{k:?}: screen {} vs CUR {w}",
+            got[k]
+        );
+    }
+    assert!(chart.points.iter().all(|p| mine.contains(&p.keys[0])));
+    let total: f64 = chart.total.parse().unwrap();
+    assert!((total - want["total"].as_f64().unwrap()).abs() < 0.006);
+    assert!(
+        chart.ce_requests.is_some(),
+        "a payer's chart says what it cost"
+    );
+
+    // Confined SQL through the desktop: only its accounts, the CUR's sums.
+    let rows = s
+        .query(
+            "Acme",
+            &format!(
+                "SELECT line_item_usage_account_id, sum(line_item_unblended_cost) FROM cur \
+                 WHERE billing_period = '{}' GROUP BY 1 ORDER BY 1",
+                &from[..7]
+            ),
+            1000,
+        )
+        .await
+        .unwrap();
+    let month_end = emu.month_start(2);
+    let want = emu.cur_sums(&[
+        "--accounts",
+        &mine.join(","),
+        "--from",
+        &from,
+        "--to",
+        &month_end,
+        "--group-by",
+        "account",
+        "--granularity",
+        "none",
+    ]);
+    let want: BTreeMap<String, f64> = want["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["keys"][0].as_str().unwrap().to_string(),
+                p["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let got: BTreeMap<String, f64> = rows
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap(),
+                r[1].as_deref().unwrap().parse::<f64>().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (k, w) in &want {
+        assert!(
+            (got[k] - w).abs() < 1e-6,
+            "{k}: query {} vs CUR {w}",
+            got[k]
+        );
+    }
+    s.delete_integration("Acme").await.unwrap();
+}
