@@ -3,7 +3,7 @@
 //! user SQL planned from the guard's checked AST.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -51,6 +51,7 @@ const ROLLUP_VIEW_SUFFIX: &str = "__rollup";
 /// Memory the engine may use for query state before spilling or failing.
 const MEMORY_LIMIT: usize = 192 * 1024 * 1024;
 
+pub use crate::rollup::RollupStatus;
 pub use costcarve_core::query::QueryResult;
 
 /// Runs SQL against the CUR.
@@ -63,19 +64,6 @@ pub struct SqlEngine {
     rollup: bool,
     /// View name → the DDL that made it, as executed.
     executed: std::sync::Mutex<BTreeMap<String, String>>,
-}
-
-/// The daily rollup cost queries read when it exists.
-#[derive(Debug, Clone, Default)]
-pub struct RollupStatus {
-    /// Where it is.
-    pub dir: PathBuf,
-    /// True when it was (re)built by this call.
-    pub built: bool,
-    /// Rows in it.
-    pub rows: u64,
-    /// Time the build took.
-    pub build_millis: u64,
 }
 
 async fn listing_table(
@@ -159,7 +147,13 @@ impl SqlEngine {
         let Partitioning::BillingPeriod(col) = self.cur.partitioning.clone() else {
             return Ok(RollupStatus::default());
         };
-        let status = crate::rollup::ensure(self, &col, cache_dir).await?;
+        let (root, files) = (self.cur.root.clone(), self.cur.files.clone());
+        let this = &*self;
+        let summarize = |period: String| {
+            let sql = this.rollup_select(&col, &period);
+            async move { this.run_internal(&sql).await }
+        };
+        let status = crate::rollup::ensure(&root, &files, &col, cache_dir, summarize).await?;
         let url = ListingTableUrl::parse(format!("{}/", status.dir.display()))?;
         let table = listing_table(&self.ctx, url, vec![(col, DataType::Utf8)]).await?;
         self.ctx.deregister_table(ROLLUP_TABLE)?;

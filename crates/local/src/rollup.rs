@@ -12,8 +12,22 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use crate::engine::{RollupStatus, SqlEngine};
+use datafusion::arrow::record_batch::RecordBatch;
+
 use crate::LocalError;
+
+/// The daily rollup cost queries read when it exists.
+#[derive(Debug, Clone, Default)]
+pub struct RollupStatus {
+    /// Where it is.
+    pub dir: PathBuf,
+    /// True when it was (re)built by this call.
+    pub built: bool,
+    /// Rows in it.
+    pub rows: u64,
+    /// Time the build took.
+    pub build_millis: u64,
+}
 
 /// Bump when the rollup's columns or meaning change.
 const ROLLUP_VERSION: &str = "rollup-v1";
@@ -48,15 +62,20 @@ fn fingerprint(root: &Path, files: &[PathBuf]) -> String {
     format!("{digest} {}", files.len())
 }
 
-/// Makes sure an up-to-date rollup exists under `cache_dir`; builds it if not.
-pub(crate) async fn ensure(
-    engine: &SqlEngine,
+/// Makes sure an up-to-date rollup of the CUR `files` (under `root`,
+/// partitioned by `partition_col`) exists under `cache_dir`; builds it if
+/// not, one billing period at a time with `summarize(period)`.
+pub(crate) async fn ensure<F>(
+    root: &Path,
+    files: &[PathBuf],
     partition_col: &str,
     cache_dir: &Path,
-) -> Result<RollupStatus, LocalError> {
-    let root = engine.cur().root.clone();
-    let files = &engine.cur().files;
-    let print = fingerprint(&root, files);
+    summarize: impl Fn(String) -> F,
+) -> Result<RollupStatus, LocalError>
+where
+    F: std::future::Future<Output = Result<Vec<RecordBatch>, LocalError>>,
+{
+    let print = fingerprint(root, files);
     let dir = cache_dir.join(ROLLUP_VERSION);
     if fs::read_to_string(dir.join(FINGERPRINT_FILE))
         .ok()
@@ -75,7 +94,7 @@ pub(crate) async fn ensure(
     let periods: BTreeSet<String> = files
         .iter()
         .filter_map(|f| {
-            f.strip_prefix(&root).ok()?.components().find_map(|c| {
+            f.strip_prefix(root).ok()?.components().find_map(|c| {
                 c.as_os_str()
                     .to_str()?
                     .strip_prefix(&prefix)
@@ -106,9 +125,7 @@ pub(crate) async fn ensure(
         }
         let part = tmp.join(format!("{prefix}{period}"));
         fs::create_dir_all(&part).map_err(|e| LocalError::io(&part, e))?;
-        let batches = engine
-            .run_internal(&engine.rollup_select(partition_col, period))
-            .await?;
+        let batches = summarize(period.clone()).await?;
         let Some(first) = batches.first() else {
             continue;
         };
