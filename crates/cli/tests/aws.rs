@@ -255,29 +255,7 @@ impl Payer {
     /// pyarrow (no SQL, none of the emulators' query code). `args` are its
     /// flags (`--accounts`, `--from`, `--to`, `--group-by`, `--metric`, ...).
     fn cur_sums(&self, args: &[&str]) -> Value {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let venv = std::env::var("COSTCARVE_TEST_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
-            });
-        let mut c = Command::new(venv.join("bin/python"));
-        c.arg(root.join("tests/harness/cur_sums.py")).args(args);
-        for (k, v) in &self.emu.env {
-            if k.starts_with("AWS_") {
-                c.env(k, v);
-            }
-        }
-        let out = c
-            .env_remove("AWS_PROFILE")
-            .output()
-            .expect("the test venv's python runs");
-        assert!(
-            out.status.success(),
-            "cur_sums {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.emu.cur_sums(args)
     }
 
     /// Accounts of the emulated org with this `customer` tag.
@@ -554,24 +532,8 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
         ("amortized", "line_item_type", "monthly", ""),
         ("unblended", "region", "daily", "Credit,Refund,Tax"),
     ] {
-        let mut args = vec![
-            "cost",
-            "Acme Corp",
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--metric",
-            metric,
-            "--group-by",
-            group,
-            "--granularity",
-            granularity,
-            "--json",
-        ];
-        let mut independent_args = vec![
-            "--accounts",
-            &accounts_arg,
+        // The same question, asked of the app and of the independent sum.
+        let mut question = vec![
             "--from",
             &from,
             "--to",
@@ -584,9 +546,10 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
             granularity,
         ];
         if !exclude.is_empty() {
-            args.extend(["--exclude", exclude]);
-            independent_args.extend(["--exclude", exclude]);
+            question.extend(["--exclude", exclude]);
         }
+        let args = [&["cost", "Acme Corp"][..], &question, &["--json"]].concat();
+        let independent_args = [&["--accounts", &accounts_arg][..], &question].concat();
         let series: Value = serde_json::from_str(&p.cc(&args).0).unwrap();
         assert_same_figures(
             &format!("{metric} by {group} {granularity} -{exclude}"),

@@ -3,7 +3,7 @@
 //! CLI and the desktop only format what comes back.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -577,14 +577,6 @@ impl Workspace {
     pub fn executed_view_ddl(&self, view_name: &str) -> Option<String> {
         match &self.kind {
             Kind::Local { ws, .. } => ws.engine().executed_view_ddl(view_name),
-            Kind::Aws(_) => None,
-        }
-    }
-
-    /// The local workspace's folder, if this is one.
-    pub fn folder(&self) -> Option<PathBuf> {
-        match &self.kind {
-            Kind::Local { ws, .. } => Some(ws.dir().to_path_buf()),
             Kind::Aws(_) => None,
         }
     }
