@@ -89,6 +89,16 @@ impl CostExplorer {
         }
     }
 
+    /// The same client with its own request count starting at zero, so
+    /// that one answer's paid requests are counted exactly while others
+    /// run at the same time.
+    pub fn metered(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            requests: Default::default(),
+        }
+    }
+
     /// Requests made so far (USD 0.01 each).
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)

@@ -51,10 +51,23 @@ fn hint(e: &OpsError, cli: &Cli) -> Option<String> {
         .as_deref()
         .map(|c| format!(" --connection {c}"))
         .unwrap_or_default();
-    if e.remedy == Some(Remedy::AllowShared) {
-        return Some("pass --allow-shared if these accounts should be in both integrations".into());
+    match e.remedy {
+        Some(Remedy::AllowShared) => {
+            return Some(
+                "pass --allow-shared if these accounts should be in both integrations".into(),
+            )
+        }
+        Some(Remedy::ListAccounts) => {
+            return Some(format!(
+                "run `costcarve{connection} accounts` to list the organization's accounts"
+            ))
+        }
+        None => {}
     }
     match e.code {
+        ErrorCode::NotAWorkspace => {
+            Some("make a demo workspace with `costcarve demo --dir DIR` to try the app".into())
+        }
         ErrorCode::NotHealthy => integration_of(&cli.command)
             .map(|name| format!("run `costcarve{connection} vi repair {name}`, then try again")),
         _ => None,

@@ -269,6 +269,7 @@ fn exit_codes_say_what_kind_of_failure_it_was() {
     assert!(err.contains("exactly 12 digits"), "{err}");
     let err = fails(&ws, &["vi", "create", "B", "--accounts", "999999999999"], 2);
     assert!(err.contains("not in this organization"), "{err}");
+    assert!(err.contains("hint: run `costcarve accounts`"), "{err}");
     let err = fails(&ws, &["vi", "create", "B", "--accounts", &acme[0]], 2);
     assert!(err.contains("--allow-shared"), "{err}");
     let err = fails(

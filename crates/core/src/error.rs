@@ -83,6 +83,8 @@ pub enum Remedy {
     /// Some accounts are already in another integration: allowing shared
     /// accounts lets them be in both.
     AllowShared,
+    /// Some accounts are not in the organization: its list shows which are.
+    ListAccounts,
 }
 
 /// An error that knows its code.
@@ -105,7 +107,11 @@ impl Coded for IntegrationError {
     }
 
     fn remedy(&self) -> Option<Remedy> {
-        matches!(self, IntegrationError::AccountsShared(_)).then_some(Remedy::AllowShared)
+        match self {
+            IntegrationError::AccountsShared(_) => Some(Remedy::AllowShared),
+            IntegrationError::UnknownAccounts(_) => Some(Remedy::ListAccounts),
+            _ => None,
+        }
     }
 }
 

@@ -450,7 +450,7 @@ pub enum IntegrationError {
     #[error("account {0} is listed twice; give each account once")]
     DuplicateAccount(AccountId),
     /// Ids that are not in the organization.
-    #[error("not in this organization: {}; run `costcarve accounts` to list the organization's accounts", .0.join(", "))]
+    #[error("not in this organization: {}; choose accounts from the organization's list", .0.join(", "))]
     UnknownAccounts(Vec<String>),
     /// Accounts already in other integrations.
     #[error("already in another integration: {}; allow shared accounts if these accounts should be in both", .0.join(", "))]

@@ -1,7 +1,10 @@
 //! The operations of a local workspace: what the CLI and the desktop call.
+//! Used through `&self`: queries run side by side; changes to the
+//! integrations take turns, and readers see the set before or after a
+//! change, never half of one.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::cost::{CostQuery, CostSeries};
@@ -25,7 +28,9 @@ pub const LOCAL_DATABASE: &str = "costcarve";
 pub struct LocalWorkspace {
     dir: PathBuf,
     org: Organization,
-    integrations: IntegrationSet,
+    integrations: RwLock<IntegrationSet>,
+    /// Taken by each change for its whole length (engine, then disk).
+    changing: tokio::sync::Mutex<()>,
     engine: SqlEngine,
     clock: Arc<dyn Clock>,
     rollup: Option<crate::engine::RollupStatus>,
@@ -57,7 +62,8 @@ impl LocalWorkspace {
         Ok(Self {
             dir: dir.to_path_buf(),
             org,
-            integrations,
+            integrations: RwLock::new(integrations),
+            changing: tokio::sync::Mutex::new(()),
             engine,
             clock,
             rollup,
@@ -80,13 +86,21 @@ impl LocalWorkspace {
     }
 
     /// The saved integrations.
-    pub fn integrations(&self) -> &IntegrationSet {
-        &self.integrations
+    pub fn integrations(&self) -> IntegrationSet {
+        self.integrations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// One integration by name.
-    pub fn integration(&self, name: &str) -> Result<&VirtualIntegration, LocalError> {
-        Ok(self.integrations.require(name)?)
+    pub fn integration(&self, name: &str) -> Result<VirtualIntegration, LocalError> {
+        Ok(self
+            .integrations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .require(name)?
+            .clone())
     }
 
     /// The engine, for callers that build on it (benchmarks, tests).
@@ -106,18 +120,22 @@ impl LocalWorkspace {
 
     /// Saves `next` after the engine accepted the change; undoes the engine
     /// change if saving fails, so disk and engine never disagree.
-    fn commit(&mut self, next: IntegrationSet) -> Result<(), LocalError> {
+    fn commit(&self, next: IntegrationSet) -> Result<(), LocalError> {
         workspace::save_integrations(&self.dir, &next)?;
-        self.integrations = next;
+        *self
+            .integrations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = next;
         Ok(())
     }
 
     /// Creates an integration and its view.
     pub async fn create_integration(
-        &mut self,
+        &self,
         new: NewIntegration,
     ) -> Result<VirtualIntegration, LocalError> {
-        let mut next = self.integrations.clone();
+        let _turn = self.changing.lock().await;
+        let mut next = self.integrations();
         let vi = next.create(&self.org, new, self.clock.now())?;
         self.engine.register_integration(&vi).await?;
         if let Err(e) = self.commit(next) {
@@ -129,12 +147,13 @@ impl LocalWorkspace {
 
     /// Changes an integration's accounts or name, and its view.
     pub async fn update_integration(
-        &mut self,
+        &self,
         name: &str,
         change: IntegrationChange,
     ) -> Result<(VirtualIntegration, AccountDiff), LocalError> {
-        let before = self.integrations.require(name)?.clone();
-        let mut next = self.integrations.clone();
+        let _turn = self.changing.lock().await;
+        let before = self.integration(name)?;
+        let mut next = self.integrations();
         let (vi, diff) = next.update(&self.org, name, change, self.clock.now())?;
         self.engine.register_integration(&vi).await?;
         if before.view_name() != vi.view_name() {
@@ -151,11 +170,9 @@ impl LocalWorkspace {
     }
 
     /// Deletes an integration and its view.
-    pub async fn delete_integration(
-        &mut self,
-        name: &str,
-    ) -> Result<VirtualIntegration, LocalError> {
-        let mut next = self.integrations.clone();
+    pub async fn delete_integration(&self, name: &str) -> Result<VirtualIntegration, LocalError> {
+        let _turn = self.changing.lock().await;
+        let mut next = self.integrations();
         let vi = next.delete(name)?;
         self.commit(next)?;
         self.engine.deregister_integration(&vi.view_name())?;
@@ -164,8 +181,8 @@ impl LocalWorkspace {
 
     /// Answers a cost query.
     pub async fn cost(&self, q: &CostQuery) -> Result<CostSeries, LocalError> {
-        let vi = self.integrations.require(&q.integration)?;
-        self.engine.cost(vi, q).await
+        let vi = self.integration(&q.integration)?;
+        self.engine.cost(&vi, q).await
     }
 
     /// Runs a user's SQL confined to one integration.
@@ -175,14 +192,14 @@ impl LocalWorkspace {
         sql: &str,
         max_rows: usize,
     ) -> Result<QueryResult, LocalError> {
-        let vi = self.integrations.require(name)?;
-        self.engine.sql(vi, sql, max_rows).await
+        let vi = self.integration(name)?;
+        self.engine.sql(&vi, sql, max_rows).await
     }
 
     /// The Athena (Trino) text this query would be sent as, re-parsed and
     /// re-checked by the guard.
     pub fn explain(&self, name: &str, sql: &str) -> Result<String, LocalError> {
-        let vi = self.integrations.require(name)?;
+        let vi = self.integration(name)?;
         let target = Target::new([LOCAL_DATABASE.to_string(), vi.view_name()])?;
         Ok(costcarve_core::guard::confine(sql, &target)?
             .text()

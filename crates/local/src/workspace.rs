@@ -161,7 +161,7 @@ pub fn locate_cur(dir: &Path) -> Result<CurLocation, LocalError> {
     if files.is_empty() {
         return Err(LocalError::NotAWorkspace {
             path: dir.to_path_buf(),
-            reason: "no Parquet files were found in it. Create a demo with `costcarve demo --dir DIR`, or copy a CUR 2.0 export (its BILLING_PERIOD=YYYY-MM folders) or a legacy CUR (year=YYYY/month=M folders) from S3 into it".into(),
+            reason: "no Parquet files were found in it. Copy a CUR 2.0 export (its BILLING_PERIOD=YYYY-MM folders) or a legacy CUR (year=YYYY/month=M folders) from S3 into it, or make a demo workspace there".into(),
         });
     }
     let first = files[0].clone();

@@ -81,7 +81,7 @@ impl Fixture {
                 .single()
                 .expect("time"),
         ));
-        let mut ws = LocalWorkspace::open(&root, clock).await.expect("open");
+        let ws = LocalWorkspace::open(&root, clock).await.expect("open");
         for (name, accounts) in [(ACME, &acme_ids), (BOREALIS, &borealis_ids)] {
             ws.create_integration(NewIntegration {
                 name: name.to_string(),

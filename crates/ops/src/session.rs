@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
-use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use costcarve_aws::secrets::{Keyring, SecretStore};
@@ -29,13 +29,23 @@ use crate::{Dirs, OpsError};
 type Result<T> = std::result::Result<T, OpsError>;
 
 /// The app's state: one open workspace at a time.
+///
+/// No lock is held while an operation runs: each takes its own handle on
+/// the open workspace, so a long query, a chart and a sync run side by side
+/// (the workspace orders its own changes). Opening another workspace swaps
+/// the handle; operations already running finish on the one they began on.
 pub struct Session {
     dirs: Dirs,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretStore>,
     demo_rows: u64,
-    open: Mutex<Option<Workspace>>,
-    running: std::sync::Mutex<Option<CancellationToken>>,
+    open: RwLock<Option<Arc<Workspace>>>,
+    /// Taken while the demo is generated and opened, so two first calls
+    /// make it once.
+    opening: tokio::sync::Mutex<()>,
+    /// Queries running now, by a number of their own.
+    running: Mutex<BTreeMap<u64, CancellationToken>>,
+    next_query: AtomicU64,
 }
 
 fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -172,8 +182,10 @@ impl Session {
             clock,
             secrets: Arc::new(Keyring),
             demo_rows,
-            open: Mutex::new(None),
-            running: std::sync::Mutex::new(None),
+            open: RwLock::new(None),
+            opening: tokio::sync::Mutex::new(()),
+            running: Mutex::new(BTreeMap::new()),
+            next_query: AtomicU64::new(0),
         }
     }
 
@@ -203,16 +215,25 @@ impl Session {
         }
     }
 
+    fn current(&self) -> Option<Arc<Workspace>> {
+        self.open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The open workspace; the demo (made on first use) when none is.
     pub async fn workspace(&self) -> Result<WorkspaceInfo> {
-        if let Some(ws) = self.open.lock().await.as_ref() {
-            return Ok(Self::info(ws));
-        }
-        self.open_demo().await
+        Ok(Self::info(&*self.ensure_open().await?))
     }
 
     /// Opens the demo workspace, generating it first if it does not exist.
     pub async fn open_demo(&self) -> Result<WorkspaceInfo> {
+        let _turn = self.opening.lock().await;
+        self.open_demo_now().await
+    }
+
+    async fn open_demo_now(&self) -> Result<WorkspaceInfo> {
         let dir = self.dirs.demo();
         if !dir.join("costcarve-workspace.json").exists() {
             let today = self.clock.now().date_naive();
@@ -243,16 +264,22 @@ impl Session {
 
     async fn put(&self, ws: Workspace) -> Result<WorkspaceInfo> {
         let info = Self::info(&ws);
-        *self.open.lock().await = Some(ws);
+        *self.open.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(ws));
         Ok(info)
     }
 
-    async fn ensure_open(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Workspace>> {
-        if self.open.lock().await.is_none() {
-            self.open_demo().await?;
+    /// The open workspace, opening the demo first when none is.
+    async fn ensure_open(&self) -> Result<Arc<Workspace>> {
+        if let Some(ws) = self.current() {
+            return Ok(ws);
         }
-        tokio::sync::MutexGuard::try_map(self.open.lock().await, Option::as_mut)
-            .map_err(|_| OpsError::invalid("no workspace is open"))
+        let _turn = self.opening.lock().await;
+        // Another call may have opened it while this one waited.
+        if self.current().is_none() {
+            self.open_demo_now().await?;
+        }
+        self.current()
+            .ok_or_else(|| OpsError::invalid("no workspace is open"))
     }
 
     /// The organization with each account's integrations.
@@ -359,7 +386,7 @@ impl Session {
     }
 
     async fn chart_parts(&self, req: &ChartRequest) -> Result<(ChartOptions, CostAnswer)> {
-        let mut ws = self.ensure_open().await?;
+        let ws = self.ensure_open().await?;
         let name = ws.canonical_name(&req.integration).await?;
         let kind: ChartKind = req.kind.parse()?;
         let spec = ChartSpec {
@@ -425,7 +452,7 @@ impl Session {
         let current = first_of_month(this_month - Duration::days(1));
         let previous = first_of_month(current - Duration::days(1));
         let series = {
-            let mut ws = self.ensure_open().await?;
+            let ws = self.ensure_open().await?;
             let name = ws.canonical_name(integration).await?;
             let mut q = CostQuery::new(name, previous, this_month);
             q.group_by = vec![Dimension::Service];
@@ -469,11 +496,13 @@ impl Session {
     /// stops it.
     pub async fn query(&self, integration: &str, sql: &str, max_rows: u32) -> Result<QueryRows> {
         let cancel = CancellationToken::new();
-        if let Ok(mut r) = self.running.lock() {
-            *r = Some(cancel.clone());
-        }
+        let number = self.next_query.fetch_add(1, Ordering::Relaxed);
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(number, cancel.clone());
         let result = async {
-            let mut ws = self.ensure_open().await?;
+            let ws = self.ensure_open().await?;
             let executed = ws.explain(integration, sql).await?;
             let answer = ws.sql(integration, sql, max_rows as usize, &cancel).await?;
             Ok(QueryRows {
@@ -484,21 +513,20 @@ impl Session {
             })
         }
         .await;
-        if let Ok(mut r) = self.running.lock() {
-            *r = None;
-        }
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&number);
         result
     }
 
-    /// Stops the running query, if any.
+    /// Stops the running queries; whether there was one.
     pub fn cancel_query(&self) -> bool {
-        match self.running.lock().ok().and_then(|r| r.clone()) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        for token in running.values() {
+            token.cancel();
         }
+        !running.is_empty()
     }
 
     /// Runs a query and writes all its rows (up to 1,000,000) as CSV.

@@ -269,18 +269,18 @@ impl Workspace {
     pub fn orphan_views(&self) -> Vec<String> {
         match &self.kind {
             Kind::Local { .. } => vec![],
-            Kind::Aws(ws) => ws.orphan_views().to_vec(),
+            Kind::Aws(ws) => ws.orphan_views(),
         }
     }
 
     /// The organization and who is in which integration; on AWS from the
     /// cache unless `refresh` (then `progress` hears about it).
     pub async fn organization(
-        &mut self,
+        &self,
         refresh: bool,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<OrgListing> {
-        match &mut self.kind {
+        match &self.kind {
             Kind::Local { ws, .. } => Ok(OrgListing {
                 organization: ws.organization().clone(),
                 memberships: ws.integrations().memberships(),
@@ -290,13 +290,13 @@ impl Workspace {
                 let snapshot = ws.organization(refresh, progress).await?;
                 // Memberships as the payer holds them now (the billing API
                 // is free; Organizations is read from the cache).
-                ws.sync().await?;
                 let set = IntegrationSet {
                     version: 1,
                     integrations: ws
-                        .integrations()
-                        .iter()
-                        .map(|m| m.integration.clone())
+                        .sync()
+                        .await?
+                        .into_iter()
+                        .map(|m| m.integration)
                         .collect(),
                 };
                 Ok(OrgListing {
@@ -313,8 +313,8 @@ impl Workspace {
     }
 
     /// The integrations (read again from the payer on AWS).
-    pub async fn integrations(&mut self) -> Result<Vec<IntegrationState>> {
-        match &mut self.kind {
+    pub async fn integrations(&self) -> Result<Vec<IntegrationState>> {
+        match &self.kind {
             Kind::Local { ws, .. } => Ok(ws
                 .integrations()
                 .integrations
@@ -325,24 +325,23 @@ impl Workspace {
             Kind::Aws(ws) => Ok(ws
                 .sync()
                 .await?
-                .iter()
-                .cloned()
+                .into_iter()
                 .map(IntegrationState::Aws)
                 .collect()),
         }
     }
 
     /// One integration by name (matched as the rules match names).
-    pub async fn integration(&mut self, name: &str) -> Result<IntegrationState> {
-        match &mut self.kind {
-            Kind::Local { ws, .. } => Ok(IntegrationState::Local(ws.integration(name)?.clone())),
+    pub async fn integration(&self, name: &str) -> Result<IntegrationState> {
+        match &self.kind {
+            Kind::Local { ws, .. } => Ok(IntegrationState::Local(ws.integration(name)?)),
             Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.integration(name).await?)),
         }
     }
 
     /// One integration, read again from the payer first (AWS).
-    pub async fn integration_fresh(&mut self, name: &str) -> Result<IntegrationState> {
-        if let Kind::Aws(ws) = &mut self.kind {
+    pub async fn integration_fresh(&self, name: &str) -> Result<IntegrationState> {
+        if let Kind::Aws(ws) = &self.kind {
             ws.sync().await?;
         }
         self.integration(name).await
@@ -351,7 +350,7 @@ impl Workspace {
     /// What creating `name` over `accounts`, or changing the integration
     /// `existing` to them, will send — produced by the functions that send it.
     pub async fn plan(
-        &mut self,
+        &self,
         name: &str,
         accounts: Vec<AccountId>,
         existing: Option<&str>,
@@ -383,8 +382,8 @@ impl Workspace {
     }
 
     /// Creates an integration (on AWS: both views, validated, and its secret).
-    pub async fn create(&mut self, new: NewIntegration) -> Result<IntegrationState> {
-        match &mut self.kind {
+    pub async fn create(&self, new: NewIntegration) -> Result<IntegrationState> {
+        match &self.kind {
             Kind::Local { ws, .. } => {
                 Ok(IntegrationState::Local(ws.create_integration(new).await?))
             }
@@ -394,11 +393,11 @@ impl Workspace {
 
     /// Changes an integration's accounts or name.
     pub async fn update(
-        &mut self,
+        &self,
         name: &str,
         change: IntegrationChange,
     ) -> Result<(IntegrationState, AccountDiff)> {
-        match &mut self.kind {
+        match &self.kind {
             Kind::Local { ws, .. } => {
                 let (vi, diff) = ws.update_integration(name, change).await?;
                 Ok((IntegrationState::Local(vi), diff))
@@ -412,7 +411,7 @@ impl Workspace {
 
     /// Sets an integration's accounts to exactly `accounts` (and renames it).
     pub async fn set_accounts(
-        &mut self,
+        &self,
         name: &str,
         accounts: BTreeSet<AccountId>,
         rename: Option<String>,
@@ -429,8 +428,8 @@ impl Workspace {
     }
 
     /// Deletes an integration (on AWS: its views and secret).
-    pub async fn delete(&mut self, name: &str) -> Result<Removed> {
-        match &mut self.kind {
+    pub async fn delete(&self, name: &str) -> Result<Removed> {
+        match &self.kind {
             Kind::Local { ws, .. } => Ok(Removed {
                 integration: ws.delete_integration(name).await?,
                 in_payer: false,
@@ -443,8 +442,8 @@ impl Workspace {
     }
 
     /// Makes an integration's views agree again (AWS).
-    pub async fn repair(&mut self, name: &str) -> Result<IntegrationState> {
-        match &mut self.kind {
+    pub async fn repair(&self, name: &str) -> Result<IntegrationState> {
+        match &self.kind {
             Kind::Local { .. } => Err(OpsError::invalid(
                 "a local workspace has nothing to repair: repair is for integrations in a payer",
             )),
@@ -454,8 +453,8 @@ impl Workspace {
 
     /// Drops an Athena view named like an integration's that no billing
     /// view owns (AWS).
-    pub async fn drop_orphan(&mut self, view: &str) -> Result<()> {
-        match &mut self.kind {
+    pub async fn drop_orphan(&self, view: &str) -> Result<()> {
+        match &self.kind {
             Kind::Local { .. } => Err(OpsError::invalid(
                 "a local workspace has no orphan views: they are Athena views in a payer",
             )),
@@ -467,13 +466,13 @@ impl Workspace {
     }
 
     /// The canonical name of an integration (as typed, matched loosely).
-    pub async fn canonical_name(&mut self, name: &str) -> Result<String> {
+    pub async fn canonical_name(&self, name: &str) -> Result<String> {
         Ok(self.integration(name).await?.integration().name.to_string())
     }
 
     /// Answers a cost query.
-    pub async fn cost(&mut self, q: &CostQuery) -> Result<CostAnswer> {
-        match &mut self.kind {
+    pub async fn cost(&self, q: &CostQuery) -> Result<CostAnswer> {
+        match &self.kind {
             Kind::Local { ws, .. } => {
                 let newest = ws
                     .engine()
@@ -505,13 +504,13 @@ impl Workspace {
 
     /// Forecasts an integration's costs from today to `to` (Cost Explorer).
     pub async fn forecast(
-        &mut self,
+        &self,
         name: &str,
         to: NaiveDate,
         granularity: Granularity,
         metric: Metric,
     ) -> Result<(Forecast, Requests)> {
-        match &mut self.kind {
+        match &self.kind {
             Kind::Local { .. } => Err(OpsError::invalid(
                 "forecasts come from Cost Explorer: open a payer through a connection",
             )),
@@ -529,8 +528,8 @@ impl Workspace {
     }
 
     /// The text a user's query runs as, after the guard (Athena's dialect).
-    pub async fn explain(&mut self, name: &str, sql: &str) -> Result<String> {
-        match &mut self.kind {
+    pub async fn explain(&self, name: &str, sql: &str) -> Result<String> {
+        match &self.kind {
             Kind::Local { ws, .. } => Ok(ws.explain(name, sql)?),
             Kind::Aws(ws) => Ok(ws.explain(name, sql).await?),
         }
@@ -538,13 +537,13 @@ impl Workspace {
 
     /// Runs a user's SQL confined to one integration; `cancel` stops it.
     pub async fn sql(
-        &mut self,
+        &self,
         name: &str,
         sql: &str,
         max_rows: usize,
         cancel: &CancellationToken,
     ) -> Result<SqlAnswer> {
-        match &mut self.kind {
+        match &self.kind {
             Kind::Local { ws, .. } => {
                 let result = tokio::select! {
                     r = ws.sql(name, sql, max_rows) => r?,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use costcarve_core::ports::SystemClock;
 use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, Session};
 
-use crate::support::Emulators;
+use crate::support::{request, Emulators};
 
 /// `--flag value` pairs of the connection `up` describes.
 fn flag(args: &str, name: &str) -> String {
@@ -18,7 +18,7 @@ fn flag(args: &str, name: &str) -> String {
     words[at + 1].to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() {
     let emu = Emulators::up(&["--accounts", "10", "--health-delay-seconds", "0.2"]);
     // The desktop reaches the payer through the SDK's default chain: the
@@ -30,13 +30,13 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
     }
     std::env::remove_var("AWS_PROFILE");
     let home = tempfile::tempdir().unwrap();
-    let s = Session::new(
+    let s = Arc::new(Session::new(
         Dirs {
             config: home.path().join("config"),
             data: home.path().join("data"),
         },
         Arc::new(SystemClock),
-    );
+    ));
     let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
     s.add_connection(ConnectionForm {
         name: "emu".into(),
@@ -199,5 +199,52 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
             got[k]
         );
     }
+
+    // While Athena keeps a query running, the other screens still answer
+    // (Cost Explorer, the payer's integrations), and the query stops when
+    // asked.
+    request(
+        &emu.env["COSTCARVE_EMU_MOTO_URL"],
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "slow_marker", "times": 1, "running_ms": 120000}"#,
+    );
+    let slow = tokio::spawn({
+        let s = s.clone();
+        async move {
+            s.query("Acme", "SELECT 'slow_marker' AS m FROM cur LIMIT 1", 10)
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let others = async {
+        let chart = s
+            .chart(&ChartRequest {
+                integration: "Acme".into(),
+                kind: "account".into(),
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                group_by: None,
+                large: false,
+            })
+            .await
+            .unwrap();
+        let listed = s.integrations().await.unwrap();
+        (chart, listed)
+    };
+    let (chart, listed) = tokio::time::timeout(std::time::Duration::from_secs(30), others)
+        .await
+        .expect("the other screens waited for the Athena query");
+    assert!((chart.total.parse::<f64>().unwrap() - total).abs() < 0.006);
+    assert_eq!(listed.len(), 1);
+    assert!(!slow.is_finished(), "the Athena query ended early");
+    assert!(s.cancel_query());
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), slow)
+        .await
+        .expect("the query did not stop")
+        .unwrap();
+    let e = costcarve_ops::IpcError::from(stopped.unwrap_err());
+    assert_eq!(e.code.as_str(), "cancelled");
+
     s.delete_integration("Acme").await.unwrap();
 }

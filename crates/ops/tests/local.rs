@@ -270,3 +270,79 @@ async fn the_review_shows_the_ddl_that_is_executed_byte_for_byte() {
         Some(reviewed.view_sql.as_str())
     );
 }
+
+/// The accounts the demo tags as one customer's.
+async fn customer(s: &Session, tag: &str) -> Vec<String> {
+    s.organization(false)
+        .await
+        .unwrap()
+        .accounts
+        .into_iter()
+        .filter(|a| a.tags.iter().any(|(k, v)| k == "customer" && v == tag))
+        .map(|a| a.id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_query_does_not_hold_up_the_other_screens() {
+    let home = tempfile::tempdir().unwrap();
+    let s = Arc::new(session(home.path()));
+    let acme = customer(&s, "acme-retail").await;
+    s.create_integration("Acme Retail", &acme, false)
+        .await
+        .unwrap();
+
+    // A query that runs for far longer than this test: a three-way join.
+    let query = tokio::spawn({
+        let s = s.clone();
+        async move {
+            s.query(
+                "Acme Retail",
+                "SELECT count(*) FROM cur a, cur b, cur c",
+                10,
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!query.is_finished(), "the join should still be running");
+
+    // Meanwhile every other screen answers, and the integrations change.
+    let daily = ChartRequest {
+        integration: "Acme Retail".into(),
+        kind: "daily".into(),
+        from: None,
+        to: None,
+        group_by: None,
+        large: false,
+    };
+    let chart = tokio::time::timeout(std::time::Duration::from_secs(30), s.chart(&daily))
+        .await
+        .expect("the chart waited for the query to end")
+        .unwrap();
+    assert!(!chart.points.is_empty());
+    assert_eq!(s.integrations().await.unwrap().len(), 1);
+    let borealis = customer(&s, "borealis-health").await;
+    s.create_integration("Borealis", &borealis, false)
+        .await
+        .unwrap();
+    assert_eq!(s.integrations().await.unwrap().len(), 2);
+    assert!(!query.is_finished(), "the join ended before the others ran");
+
+    // And the query stops when asked.
+    assert!(s.cancel_query());
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), query)
+        .await
+        .expect("the query did not stop")
+        .unwrap();
+    assert_eq!(code(stopped.unwrap_err()), "cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_first_calls_at_once_make_the_demo_once() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    let (info, org) = tokio::join!(s.workspace(), s.organization(false));
+    assert_eq!(info.unwrap().kind, "demo");
+    assert!(org.unwrap().accounts.len() > 20);
+}

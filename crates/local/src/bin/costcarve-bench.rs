@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (label, query) in questions {
             if explain {
                 let vi = ws.integration(&name)?;
-                eprintln!("== {label}\n{}", ws.engine().explain_analyze_cost(vi, &query).await?);
+                eprintln!("== {label}\n{}", ws.engine().explain_analyze_cost(&vi, &query).await?);
             }
             let mut times = Vec::new();
             let mut checksum = 0.0;

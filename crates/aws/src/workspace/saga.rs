@@ -1,0 +1,400 @@
+//! The mutations — create, update, repair, delete — as sagas: each writes
+//! its intent to the journal before touching AWS, checks what it made by
+//! reading it back, and undoes or finishes itself on failure; what a crash
+//! interrupted is finished or undone by [`AwsWorkspace::recover`] on the
+//! next open. Mutations take turns (one journal).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use costcarve_core::integration::{
+    AccountDiff, IntegrationChange, IntegrationError, NewIntegration, VirtualIntegration,
+};
+
+use super::status::strs;
+use super::{AwsWorkspace, ManagedIntegration, Status, WorkspaceError, JOURNAL};
+use crate::athena::accounts_in_ddl;
+use crate::billing::{self, account_digest, TAG_INTEGRATION_ID};
+use crate::error::AwsError;
+use crate::provision::ProvisionError;
+use crate::secrets::{Secret, SecretKey};
+
+/// An AWS mutation under way, written before it starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Intent {
+    Create {
+        integration: VirtualIntegration,
+    },
+    Update {
+        before: VirtualIntegration,
+        after: VirtualIntegration,
+        billing_view_arn: String,
+    },
+    Delete {
+        integration: VirtualIntegration,
+        billing_view_arn: Option<String>,
+    },
+}
+
+impl AwsWorkspace {
+    fn journal(&self, intent: &Intent) -> Result<(), WorkspaceError> {
+        Ok(self.state.write(JOURNAL, intent)?)
+    }
+
+    fn journal_done(&self) -> Result<(), WorkspaceError> {
+        Ok(self.state.remove(JOURNAL)?)
+    }
+
+    /// Creates an integration: both views at once, validated, then its
+    /// secret in the keyring; on any failure what was made is removed.
+    pub async fn create(&self, new: NewIntegration) -> Result<ManagedIntegration, WorkspaceError> {
+        // The rules that need nothing from AWS are checked before any call.
+        new.draft(self.clock.now())?;
+        let _turn = self.saga.lock().await;
+        self.sync().await?;
+        let org = self.organization(false, &|_| {}).await?.organization;
+        let mut set = self.integration_set();
+        let vi = set.create(&org, new, self.clock.now())?;
+        self.require_prerequisites().await?;
+        self.journal(&Intent::Create {
+            integration: vi.clone(),
+        })?;
+        let made = match self.provisioner.create(&vi).await {
+            Ok(made) => made,
+            Err(e) => {
+                if matches!(e, ProvisionError::RolledBack { .. }) {
+                    self.journal_done()?;
+                }
+                return Err(e.into());
+            }
+        };
+        let key = SecretKey::integration(self.payer.as_str(), &vi.id.to_string());
+        if let Err(e) = self.secrets.set(&key, &Secret::random()) {
+            self.provisioner
+                .delete(&vi, Some(&made.billing_view_arn))
+                .await
+                .map_err(|cleanup| ProvisionError::NeedsRepair {
+                    step: "storing the integration secret",
+                    source: AwsError::Service(e.to_string()),
+                    cleanup: cleanup.to_string(),
+                })?;
+            self.journal_done()?;
+            return Err(e.into());
+        }
+        self.journal_done()?;
+        let managed = ManagedIntegration {
+            athena_accounts: Some(vi.accounts.clone()),
+            integration: vi,
+            billing_view_arn: made.billing_view_arn,
+            status: Status::Healthy,
+        };
+        self.remember(|k| {
+            k.integrations.push(managed.clone());
+            k.integrations
+                .sort_by(|a, b| a.integration.name.cmp(&b.integration.name));
+        })?;
+        Ok(managed)
+    }
+
+    /// Changes an integration's accounts (or name) in both views, validated
+    /// by reading them back; on failure the previous state is restored.
+    /// Refused when the payer holds a newer revision than this desktop saw.
+    pub async fn update(
+        &self,
+        name: &str,
+        change: IntegrationChange,
+    ) -> Result<(ManagedIntegration, AccountDiff), WorkspaceError> {
+        let _turn = self.saga.lock().await;
+        let seen = self.integration(name).await?;
+        let current = self
+            .billing
+            .get(&seen.billing_view_arn)
+            .await?
+            .ok_or_else(|| IntegrationError::NotFound {
+                name: name.into(),
+                known: vec![],
+            })?;
+        let now_rev = billing::recorded(&current.description)
+            .map(|r| r.revision)
+            .unwrap_or(0);
+        if now_rev != seen.integration.revision
+            || current.accounts != strs(&seen.integration.accounts)
+        {
+            // Bring this desktop up to date, so `vi show` tells the truth.
+            self.sync().await?;
+            return Err(WorkspaceError::ConcurrentEdit {
+                name: seen.integration.name.to_string(),
+                seen: seen.integration.revision,
+                now: now_rev,
+                accounts: current.accounts.len(),
+            });
+        }
+        if seen.status != Status::Healthy {
+            return Err(WorkspaceError::NotHealthy {
+                name: seen.integration.name.to_string(),
+                reason: format!("is {}", seen.status.label()),
+            });
+        }
+        let org = self.organization(false, &|_| {}).await?.organization;
+        let mut set = self.integration_set();
+        let (after, diff) = set.update(&org, name, change, self.clock.now())?;
+        let before = seen.integration.clone();
+        let arn = seen.billing_view_arn.clone();
+        self.journal(&Intent::Update {
+            before: before.clone(),
+            after: after.clone(),
+            billing_view_arn: arn.clone(),
+        })?;
+        let outcome = self.apply(&before, &after, &arn).await;
+        let result = match outcome {
+            Ok(()) => Ok(()),
+            Err(cause) => match self.apply(&after, &before, &arn).await {
+                Ok(()) => Err(WorkspaceError::Restored {
+                    name: after.name.to_string(),
+                    cause: cause.to_string(),
+                }),
+                Err(restore) => Err(WorkspaceError::NeedsRepair {
+                    name: after.name.to_string(),
+                    cause: cause.to_string(),
+                    restore: restore.to_string(),
+                }),
+            },
+        };
+        self.journal_done()?;
+        self.forget_costs(&arn)?;
+        if let Err(e) = result {
+            self.sync().await?;
+            return Err(e);
+        }
+        let managed = ManagedIntegration {
+            athena_accounts: Some(after.accounts.clone()),
+            integration: after,
+            billing_view_arn: arn,
+            status: Status::Healthy,
+        };
+        self.remember(|k| {
+            for m in &mut k.integrations {
+                if m.integration.id == managed.integration.id {
+                    *m = managed.clone();
+                }
+            }
+        })?;
+        Ok((managed, diff))
+    }
+
+    /// Writes `to` into both views (concurrently), waits for the billing
+    /// view, drops the old Athena view after a rename, and validates both
+    /// by reading them back.
+    async fn apply(
+        &self,
+        from: &VirtualIntegration,
+        to: &VirtualIntegration,
+        arn: &str,
+    ) -> Result<(), AwsError> {
+        let want = strs(&to.accounts);
+        let billing_branch = async {
+            self.billing.update(arn, to).await?;
+            self.provisioner.wait_healthy(arn).await
+        };
+        let athena_branch = async {
+            let run = self.athena.put_view(to).await?;
+            if from.view_name() != to.view_name() {
+                self.athena.drop_view(&from.view_name()).await?;
+            }
+            Ok::<_, AwsError>(run)
+        };
+        let (view, run) = tokio::join!(billing_branch, athena_branch);
+        let (view, run) = (view?, run?);
+        if view.accounts != want {
+            return Err(AwsError::Conflict(format!(
+                "read back, the billing view filters {} accounts, not the {} intended",
+                view.accounts.len(),
+                want.len()
+            )));
+        }
+        if accounts_in_ddl(&run.query) != want {
+            return Err(AwsError::Conflict(
+                "the Athena DDL that ran names other accounts than intended".into(),
+            ));
+        }
+        let stored = self
+            .catalog
+            .view_accounts(&self.connection.views_database, &to.view_name())
+            .await?;
+        if stored.as_ref() != Some(&want) {
+            return Err(AwsError::Conflict(format!(
+                "read back, the Athena view {} {}",
+                to.view_name(),
+                match stored {
+                    None => "does not exist".to_string(),
+                    Some(s) => format!(
+                        "filters {} accounts, not the {} intended",
+                        s.len(),
+                        want.len()
+                    ),
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Makes both views agree again: with the accounts CostCarve last wrote
+    /// (the set whose digest the billing view records), else with the
+    /// billing view's; recreates a missing Athena view.
+    pub async fn repair(&self, name: &str) -> Result<ManagedIntegration, WorkspaceError> {
+        let _turn = self.saga.lock().await;
+        self.sync().await?;
+        let m = self.integration(name).await?;
+        let view = self
+            .billing
+            .get(&m.billing_view_arn)
+            .await?
+            .ok_or_else(|| IntegrationError::NotFound {
+                name: name.into(),
+                known: vec![],
+            })?;
+        let recorded = billing::recorded(&view.description);
+        let digest = recorded.as_ref().map(|r| r.digest.clone());
+        let athena = m.athena_accounts.clone().map(|s| strs(&s));
+        let target: BTreeSet<String> = match (&digest, &athena) {
+            (Some(d), Some(a))
+                if account_digest(view.accounts.iter().map(String::as_str)) != *d
+                    && account_digest(a.iter().map(String::as_str)) == *d =>
+            {
+                a.clone()
+            }
+            _ => view.accounts.clone(),
+        };
+        let mut after = m.integration.clone();
+        after.accounts = target.iter().filter_map(|a| a.parse().ok()).collect();
+        after.revision = recorded.map(|r| r.revision).unwrap_or(0) + 1;
+        after.updated_at = self.clock.now();
+        let before = m.integration.clone();
+        self.journal(&Intent::Update {
+            before: before.clone(),
+            after: after.clone(),
+            billing_view_arn: m.billing_view_arn.clone(),
+        })?;
+        let result = self.apply(&before, &after, &m.billing_view_arn).await;
+        if result.is_ok() {
+            self.journal_done()?;
+        }
+        result?;
+        self.forget_costs(&m.billing_view_arn)?;
+        self.sync().await?;
+        self.integration(name).await
+    }
+
+    /// Deletes an integration: its Athena view, its billing view and its
+    /// secret. Whatever is already gone is fine.
+    pub async fn delete(&self, name: &str) -> Result<VirtualIntegration, WorkspaceError> {
+        let _turn = self.saga.lock().await;
+        let m = self.integration(name).await?;
+        self.journal(&Intent::Delete {
+            integration: m.integration.clone(),
+            billing_view_arn: Some(m.billing_view_arn.clone()),
+        })?;
+        self.remove_everything(&m.integration, Some(&m.billing_view_arn))
+            .await?;
+        self.journal_done()?;
+        self.remember(|k| {
+            k.integrations
+                .retain(|x| x.integration.id != m.integration.id)
+        })?;
+        self.forget_costs(&m.billing_view_arn)?;
+        Ok(m.integration)
+    }
+
+    /// Removes an Athena view no integration owns (found by [`Self::sync`]).
+    pub async fn drop_orphan_view(&self, view: &str) -> Result<(), WorkspaceError> {
+        let _turn = self.saga.lock().await;
+        let orphans = self.orphan_views();
+        if !orphans.iter().any(|v| v == view) {
+            return Err(AwsError::NotFound {
+                what: format!(
+                    "an orphan view {view} (orphans now: {})",
+                    if orphans.is_empty() {
+                        "none".to_string()
+                    } else {
+                        orphans.join(", ")
+                    }
+                ),
+            }
+            .into());
+        }
+        self.athena.drop_view(view).await?;
+        self.sync().await?;
+        Ok(())
+    }
+
+    async fn remove_everything(
+        &self,
+        vi: &VirtualIntegration,
+        arn: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        self.provisioner.delete(vi, arn).await?;
+        self.secrets.delete(&SecretKey::integration(
+            self.payer.as_str(),
+            &vi.id.to_string(),
+        ))?;
+        Ok(())
+    }
+
+    /// Finishes (update, delete) or undoes (create) an operation a crash
+    /// interrupted, as its journal entry says; what it did, in a line.
+    pub(super) async fn recover(&self) -> Result<Option<String>, WorkspaceError> {
+        let _turn = self.saga.lock().await;
+        let Some(intent) = self.state.read::<Intent>(JOURNAL)? else {
+            return Ok(None);
+        };
+        let message = match &intent {
+            Intent::Create { integration } => {
+                // The billing view may exist without its ARN having reached
+                // us: find it by the integration id it is tagged with.
+                let arns: Vec<String> = self
+                    .billing
+                    .list_managed()
+                    .await?
+                    .into_iter()
+                    .filter(|v| v.tags.get(TAG_INTEGRATION_ID) == Some(&integration.id.to_string()))
+                    .map(|v| v.arn)
+                    .collect();
+                self.remove_everything(integration, None).await?;
+                for arn in &arns {
+                    self.billing.delete(arn).await?;
+                }
+                format!(
+                    "creating '{}' was interrupted; what it had made was removed: create it again",
+                    integration.name
+                )
+            }
+            Intent::Update {
+                before,
+                after,
+                billing_view_arn,
+            } => match self.apply(before, after, billing_view_arn).await {
+                Ok(()) => format!(
+                    "updating '{}' was interrupted and has now been finished ({} accounts)",
+                    after.name,
+                    after.accounts.len()
+                ),
+                Err(e) => format!(
+                    "updating '{}' was interrupted and could not be finished ({e}); it needs repair",
+                    after.name
+                ),
+            },
+            Intent::Delete {
+                integration,
+                billing_view_arn,
+            } => {
+                self.remove_everything(integration, billing_view_arn.as_deref()).await?;
+                format!("deleting '{}' was interrupted and has now been finished", integration.name)
+            }
+        };
+        self.journal_done()?;
+        self.sync().await?;
+        Ok(Some(message))
+    }
+}

@@ -1,0 +1,40 @@
+//! A user's SQL on Athena, confined by the guard to the integration's view.
+
+use tokio_util::sync::CancellationToken;
+
+use costcarve_core::guard::{self, Target};
+
+use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
+use crate::athena::QueryAnswer;
+
+impl AwsWorkspace {
+    fn target(&self, m: &ManagedIntegration) -> Result<Target, WorkspaceError> {
+        Ok(Target::new([
+            self.connection.views_database.clone(),
+            m.integration.view_name(),
+        ])?)
+    }
+
+    /// The Athena text a user's query would run as, after the guard.
+    pub async fn explain(&self, name: &str, sql: &str) -> Result<String, WorkspaceError> {
+        let m = self.integration(name).await?;
+        Ok(guard::confine(sql, &self.target(&m)?)?.text().to_string())
+    }
+
+    /// Runs a user's query on Athena, confined to the integration's view,
+    /// in the connection's workgroup; `cancel` stops it.
+    pub async fn sql(
+        &self,
+        name: &str,
+        sql: &str,
+        max_rows: usize,
+        cancel: &CancellationToken,
+    ) -> Result<QueryAnswer, WorkspaceError> {
+        let m = self.integration(name).await?;
+        let confined = guard::confine(sql, &self.target(&m)?)?;
+        Ok(self
+            .athena
+            .query(confined.text(), max_rows, &self.s3, cancel)
+            .await?)
+    }
+}

@@ -1,0 +1,226 @@
+//! Reading the payer back: the integrations from their billing views and
+//! the Athena views beside them, where each stands, and the organization.
+
+use std::collections::BTreeSet;
+
+use costcarve_core::account::AccountId;
+use costcarve_core::integration::{
+    IntegrationError, IntegrationName, IntegrationSet, VirtualIntegration,
+};
+
+use super::{lock, AwsWorkspace, ManagedIntegration, OrgSnapshot, Status, WorkspaceError, ORG};
+use crate::billing::{self, account_digest, BillingView, Health, TAG_INTEGRATION_ID};
+use crate::error::AwsError;
+use crate::org::Progress;
+use crate::prereqs::{self, Report};
+
+fn accounts_of(view: &BillingView) -> Result<BTreeSet<AccountId>, AwsError> {
+    view.accounts
+        .iter()
+        .map(|a| {
+            a.parse().map_err(|_| {
+                AwsError::Service(format!(
+                    "billing view {} filters on '{a}', not an account id",
+                    view.arn
+                ))
+            })
+        })
+        .collect()
+}
+
+pub(super) fn strs(accounts: &BTreeSet<AccountId>) -> BTreeSet<String> {
+    accounts.iter().map(ToString::to_string).collect()
+}
+
+fn describe_difference(billing: &BTreeSet<String>, athena: &BTreeSet<String>) -> String {
+    let only_billing: Vec<&str> = billing.difference(athena).map(String::as_str).collect();
+    let only_athena: Vec<&str> = athena.difference(billing).map(String::as_str).collect();
+    format!(
+        "the billing view has {} accounts, the Athena view {}; only in the billing view: [{}]; only in the Athena view: [{}]",
+        billing.len(),
+        athena.len(),
+        only_billing.join(", "),
+        only_athena.join(", ")
+    )
+}
+
+impl AwsWorkspace {
+    /// The prerequisites report for this connection.
+    pub async fn check_prerequisites(&self) -> Result<Report, WorkspaceError> {
+        let report = prereqs::check(&self.config, &self.connection).await;
+        if report.ok() {
+            let now = self.clock.now();
+            self.remember(|k| k.prerequisites_passed_at = Some(now))?;
+        }
+        Ok(report)
+    }
+
+    pub(super) async fn require_prerequisites(&self) -> Result<(), WorkspaceError> {
+        if lock(&self.known).prerequisites_passed_at.is_some() {
+            return Ok(());
+        }
+        let report = self.check_prerequisites().await?;
+        if report.ok() {
+            Ok(())
+        } else {
+            Err(WorkspaceError::Prerequisites(report.failures()))
+        }
+    }
+
+    /// The organization: from the cache unless `refresh` or there is none.
+    pub async fn organization(
+        &self,
+        refresh: bool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<OrgSnapshot, WorkspaceError> {
+        if !refresh {
+            if let Some(snapshot) = self.state.read::<OrgSnapshot>(ORG)? {
+                return Ok(snapshot);
+            }
+        }
+        let started = std::time::Instant::now();
+        let found = self.orgs.discover(progress).await?;
+        let snapshot = OrgSnapshot {
+            fetched_at: self.clock.now(),
+            calls: found.calls,
+            millis: started.elapsed().as_millis() as u64,
+            organization: found.organization,
+        };
+        self.state.write(ORG, &snapshot)?;
+        Ok(snapshot)
+    }
+
+    /// Reads every managed integration back from the payer: billing views
+    /// tagged as CostCarve's, and the Athena views beside them.
+    pub async fn sync(&self) -> Result<Vec<ManagedIntegration>, WorkspaceError> {
+        let (views, athena) = tokio::join!(
+            self.billing.list_managed(),
+            self.catalog
+                .integration_views(&self.connection.views_database)
+        );
+        let (views, mut athena) = (views?, athena?);
+        let earlier = self.integrations();
+        let mut out = Vec::new();
+        for view in views {
+            let Some(id) = view
+                .tags
+                .get(TAG_INTEGRATION_ID)
+                .and_then(|t| t.parse::<uuid::Uuid>().ok())
+            else {
+                continue;
+            };
+            let Some(name) = view
+                .name
+                .strip_prefix(billing::NAME_PREFIX)
+                .and_then(|n| IntegrationName::parse(n).ok())
+            else {
+                continue;
+            };
+            let recorded = billing::recorded(&view.description);
+            let earlier = earlier.iter().find(|m| m.integration.id == id);
+            let now = self.clock.now();
+            let integration = VirtualIntegration {
+                id,
+                accounts: accounts_of(&view)?,
+                created_at: earlier.map(|m| m.integration.created_at).unwrap_or(now),
+                updated_at: earlier
+                    .filter(|m| {
+                        Some(m.integration.revision) == recorded.as_ref().map(|r| r.revision)
+                    })
+                    .map(|m| m.integration.updated_at)
+                    .unwrap_or(now),
+                revision: recorded.as_ref().map(|r| r.revision).unwrap_or(0),
+                name,
+            };
+            let athena_accounts = athena.remove(&integration.view_name());
+            let status = status_of(
+                &view,
+                athena_accounts.as_ref(),
+                recorded.as_ref().map(|r| r.digest.as_str()),
+            );
+            out.push(ManagedIntegration {
+                athena_accounts: athena_accounts
+                    .map(|set| set.iter().filter_map(|a| a.parse().ok()).collect()),
+                integration,
+                billing_view_arn: view.arn,
+                status,
+            });
+        }
+        out.sort_by(|a, b| a.integration.name.cmp(&b.integration.name));
+        let now = self.clock.now();
+        self.remember(|k| {
+            k.integrations = out.clone();
+            k.orphan_views = athena.into_keys().collect();
+            k.synced_at = Some(now);
+        })?;
+        Ok(out)
+    }
+
+    fn find(&self, name: &str) -> Result<ManagedIntegration, IntegrationError> {
+        let known = lock(&self.known);
+        let id = integration_set(&known.integrations).require(name)?.id;
+        known
+            .integrations
+            .iter()
+            .find(|m| m.integration.id == id)
+            .cloned()
+            .ok_or_else(|| IntegrationError::NotFound {
+                name: name.into(),
+                known: vec![],
+            })
+    }
+
+    /// The integration named so, from what this desktop last saw, reading
+    /// the payer first if it has never seen it.
+    pub async fn integration(&self, name: &str) -> Result<ManagedIntegration, WorkspaceError> {
+        if let Ok(found) = self.find(name) {
+            return Ok(found);
+        }
+        self.sync().await?;
+        Ok(self.find(name)?)
+    }
+
+    /// The integrations as a set, to check a change against the rules.
+    pub(super) fn integration_set(&self) -> IntegrationSet {
+        integration_set(&lock(&self.known).integrations)
+    }
+}
+
+fn integration_set(known: &[ManagedIntegration]) -> IntegrationSet {
+    IntegrationSet {
+        version: 1,
+        integrations: known.iter().map(|m| m.integration.clone()).collect(),
+    }
+}
+
+fn status_of(
+    view: &BillingView,
+    athena: Option<&BTreeSet<String>>,
+    digest: Option<&str>,
+) -> Status {
+    match &view.health {
+        Health::Creating | Health::Updating => return Status::Provisioning,
+        Health::Unhealthy(reasons) => {
+            return Status::NeedsRepair {
+                reason: format!("the billing view is unhealthy: {}", reasons.join(", ")),
+            }
+        }
+        _ => {}
+    }
+    let Some(athena) = athena else {
+        return Status::NeedsRepair {
+            reason: "its Athena view is missing".into(),
+        };
+    };
+    if *athena != view.accounts {
+        return Status::Drift {
+            detail: describe_difference(&view.accounts, athena),
+        };
+    }
+    if digest.is_some_and(|d| d != account_digest(view.accounts.iter().map(String::as_str))) {
+        return Status::Drift {
+            detail: "both views were changed outside CostCarve (their accounts are not the ones CostCarve last wrote)".into(),
+        };
+    }
+    Status::Healthy
+}
