@@ -263,6 +263,10 @@ fn tempfile_dir() -> std::path::PathBuf {
 
 /// Starts the app.
 pub fn run() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = costcarve_ops::demo::run_worker(&args) {
+        std::process::exit(code);
+    }
     let dirs = match Dirs::from_env() {
         Ok(d) => d,
         Err(e) => {
@@ -271,7 +275,12 @@ pub fn run() {
         }
     };
     let builder = specta_builder();
-    let session = Session::new(dirs, Arc::new(SystemClock));
+    let mut session = Session::new(dirs, Arc::new(SystemClock));
+    // The first start makes the demo in a child process (this executable
+    // again), so its memory is returned when the child exits.
+    if let Ok(me) = std::env::current_exe() {
+        session = session.with_demo_worker(me);
+    }
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(session)

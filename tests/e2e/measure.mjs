@@ -24,8 +24,13 @@
 //     detected as in (a2), then left alone for IDLE seconds; PSS summed over
 //     the app and all its descendants (WebKitWebProcess, WebKitNetworkProcess)
 //     from /proc/PID/smaps_rollup.
+// (c) First-start memory: the same sum for a launch on an empty home (the
+//     demo is generated, in a child process of the app), FIRST_START_SECONDS
+//     (12) after the launch, and again IDLE seconds after the demo is made.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import {
@@ -41,6 +46,7 @@ import {
 
 const RUNS = Number(process.env.MEASURE_RUNS || 5);
 const IDLE_SECONDS = Number(process.env.MEASURE_IDLE_SECONDS || 10);
+const FIRST_START_SECONDS = Number(process.env.MEASURE_FIRST_START_SECONDS || 12);
 const OUT_DIR = process.env.MEASURE_OUT_DIR || '/tmp';
 const FIRST_TIMEOUT = 600_000;
 
@@ -236,6 +242,28 @@ async function main() {
   }
   say(`idle_pss_total_mb=${(total / 1024).toFixed(1)} processes=${tree.length} (PSS from /proc/PID/smaps_rollup, summed over the app and its descendants, ${IDLE_SECONDS} s after the first screen, started without a driver)`);
   await stopDirect(l.child);
+
+  // (c) Memory on a first start, as a new user meets it: an empty app home
+  // (the demo is generated), started directly, PSS FIRST_START_SECONDS after
+  // the launch and again once the first screen is up and idle.
+  const home = mkdtempSync(path.join(os.tmpdir(), 'costcarve-first-start-'));
+  const env = { ...process.env, COSTCARVE_DATA_DIR: path.join(home, 'data'), COSTCARVE_CONFIG_DIR: path.join(home, 'config') };
+  const t0 = Date.now();
+  const child = spawn(DESKTOP_BIN, [], { stdio: 'ignore', env });
+  await sleep(FIRST_START_SECONDS * 1000);
+  const sum = (label) => {
+    let kb = 0;
+    const procs = processTree(child.pid);
+    for (const p of procs) kb += pssKb(p.pid);
+    say(`${label}=${(kb / 1024).toFixed(1)} processes=[${procs.map((p) => `${p.comm}:${(pssKb(p.pid) / 1024).toFixed(0)}`).join(', ')}]`);
+  };
+  sum(`first_start_pss_total_mb_at_${FIRST_START_SECONDS}s`);
+  const demoMade = () => existsSync(path.join(home, 'data', 'demo', 'costcarve-workspace.json'));
+  while (!demoMade() && Date.now() - t0 < 600_000) await sleep(200);
+  await sleep(IDLE_SECONDS * 1000);
+  sum(`first_start_pss_total_mb_idle (${IDLE_SECONDS} s after the demo was in place, ${Math.round((Date.now() - t0) / 1000)} s after launch)`);
+  await stopDirect(child);
+  rmSync(home, { recursive: true, force: true });
 }
 
 main().catch((e) => {

@@ -21,7 +21,7 @@ use costcarve_core::ports::Clock;
 
 use crate::chart::{self, ChartSpec};
 use crate::connections::{self, Connections, NewConnection};
-use crate::demo;
+use crate::demo::{self, FirstStart};
 use crate::ipc::*;
 use crate::workspace::{CostAnswer, IntegrationState, Workspace};
 use crate::{Dirs, OpsError};
@@ -39,6 +39,7 @@ pub struct Session {
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretStore>,
     demo_rows: u64,
+    first_start: FirstStart,
     open: RwLock<Option<Arc<Workspace>>>,
     /// Taken while the demo is generated and opened, so two first calls
     /// make it once.
@@ -182,6 +183,7 @@ impl Session {
             clock,
             secrets: Arc::new(Keyring),
             demo_rows,
+            first_start: FirstStart::InProcess,
             open: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             running: Mutex::new(BTreeMap::new()),
@@ -192,6 +194,13 @@ impl Session {
     /// Sets the size of a demo made on first start (smaller is faster).
     pub fn with_demo_rows(mut self, rows: u64) -> Self {
         self.demo_rows = rows;
+        self
+    }
+
+    /// Makes the first-start demo in a child process running `program`
+    /// (the desktop passes its own executable; see [`demo::run_worker`]).
+    pub fn with_demo_worker(mut self, program: std::path::PathBuf) -> Self {
+        self.first_start = FirstStart::Worker(program);
         self
     }
 
@@ -235,15 +244,8 @@ impl Session {
 
     async fn open_demo_now(&self) -> Result<WorkspaceInfo> {
         let dir = self.dirs.demo();
-        if !dir.join("costcarve-workspace.json").exists() {
-            let today = self.clock.now().date_naive();
-            let (target, rows) = (dir.clone(), self.demo_rows);
-            tokio::task::spawn_blocking(move || {
-                demo::generate(&target, rows, 42, None, today, |_| {})
-            })
-            .await
-            .map_err(|e| OpsError::new(ErrorCode::Io, e.to_string()))??;
-        }
+        let today = self.clock.now().date_naive();
+        demo::ensure_first_start(&dir, self.demo_rows, today, &self.first_start).await?;
         self.put(Workspace::open_local(&dir, self.clock.clone(), true).await?)
             .await
     }

@@ -346,3 +346,24 @@ async fn two_first_calls_at_once_make_the_demo_once() {
     assert_eq!(info.unwrap().kind, "demo");
     assert!(org.unwrap().accounts.len() > 20);
 }
+
+#[tokio::test]
+async fn a_first_start_that_was_interrupted_does_not_block_the_next() {
+    let home = tempfile::tempdir().unwrap();
+    // What an interrupted generation leaves: CUR files, no manifest; and a
+    // half-written folder of the current kind.
+    let demo = home.path().join("data/demo");
+    std::fs::create_dir_all(demo.join("cur/BILLING_PERIOD=2026-01")).unwrap();
+    std::fs::write(
+        demo.join("cur/BILLING_PERIOD=2026-01/part-0.parquet"),
+        b"PAR1",
+    )
+    .unwrap();
+    std::fs::create_dir_all(home.path().join("data/demo.partial/cur")).unwrap();
+    let s = session(home.path());
+    let info = s.workspace().await.unwrap();
+    assert_eq!(info.kind, "demo");
+    assert!(demo.join("costcarve-workspace.json").exists());
+    assert!(!home.path().join("data/demo.partial").exists());
+    assert!(s.organization(false).await.unwrap().accounts.len() > 20);
+}
