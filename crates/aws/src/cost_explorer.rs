@@ -106,10 +106,17 @@ impl CostExplorer {
 
     /// Answers a cost query through the integration's billing view, page by page.
     pub async fn cost(&self, view: &BillingViewArn, q: &CostQuery) -> Result<CostSeries, AwsError> {
+        Ok(self.answer(view, q).await?.series)
+    }
+
+    /// [`Self::cost`], with whether Cost Explorer still marks any of the
+    /// answer's buckets as estimated (a month it may still restate).
+    pub async fn answer(&self, view: &BillingViewArn, q: &CostQuery) -> Result<Answer, AwsError> {
         q.validate().map_err(|e| AwsError::Invalid(e.to_string()))?;
         let metric = metric_name(q.metric);
         let mut points = Vec::new();
         let mut token: Option<String> = None;
+        let mut estimated = false;
         loop {
             let mut req = self
                 .client
@@ -148,6 +155,7 @@ impl CostExplorer {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let out = req.send().await.map_err(|e| classify("Cost Explorer", e))?;
             for r in out.results_by_time() {
+                estimated |= r.estimated();
                 let Some(period) = r
                     .time_period()
                     .and_then(|t| NaiveDate::parse_from_str(t.start(), "%Y-%m-%d").ok())
@@ -190,7 +198,7 @@ impl CostExplorer {
         for p in points {
             *merged.entry((p.period, p.keys)).or_default() += p.amount;
         }
-        Ok(CostSeries::new(
+        let series = CostSeries::new(
             q.clone(),
             merged
                 .into_iter()
@@ -200,8 +208,19 @@ impl CostExplorer {
                     amount,
                 })
                 .collect(),
-        ))
+        );
+        Ok(Answer { series, estimated })
     }
+}
+
+/// What Cost Explorer answered to a cost query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The costs.
+    pub series: CostSeries,
+    /// Whether any bucket is still an estimate (Cost Explorer's
+    /// `ResultByTime.Estimated`): the month may still change.
+    pub estimated: bool,
 }
 
 /// A forecast of an integration's costs (GetCostForecast through its view).

@@ -125,10 +125,10 @@ async fn run(cli: &Cli) -> Result<(), OpsError> {
         } => cmd::demo::run(dir, *rows, *seed, end_month.as_deref()),
         Command::Connection(c) => cmd::connection::run(&dirs(cli)?, c).await,
         Command::Accounts { json, refresh } => {
-            cmd::accounts::run(&mut open(cli).await?, *json, *refresh).await
+            cmd::accounts::run(&open(cli).await?, *json, *refresh).await
         }
-        Command::Vi(c) => cmd::vi::run(&mut open(cli).await?, c).await,
-        Command::Cost(args) => cmd::cost::run(&mut open(cli).await?, args).await,
+        Command::Vi(c) => cmd::vi::run(&open(cli).await?, c).await,
+        Command::Cost(args) => cmd::cost::run(&open(cli).await?, args).await,
         Command::Forecast {
             name,
             to,
@@ -136,8 +136,8 @@ async fn run(cli: &Cli) -> Result<(), OpsError> {
             metric,
             json,
         } => {
-            let mut ws = open(cli).await?;
-            cmd::forecast::run(&mut ws, name, *to, granularity, metric, *json).await
+            let ws = open(cli).await?;
+            cmd::forecast::run(&ws, name, *to, granularity, metric, *json).await
         }
         Command::Sql {
             name,
@@ -146,9 +146,9 @@ async fn run(cli: &Cli) -> Result<(), OpsError> {
             explain,
             max_rows,
         } => {
-            let mut ws = open(cli).await?;
-            cmd::sql::run(&mut ws, name, query, *json, *explain, *max_rows).await
+            let ws = open(cli).await?;
+            cmd::sql::run(&ws, name, query, *json, *explain, *max_rows).await
         }
-        Command::Chart { .. } => cmd::chart::run(&mut open(cli).await?, &cli.command).await,
+        Command::Chart { .. } => cmd::chart::run(&open(cli).await?, &cli.command).await,
     }
 }

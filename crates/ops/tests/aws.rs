@@ -11,6 +11,10 @@ use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, Session};
 
 use crate::support::{request, Emulators};
 
+/// The SDK's default chain reads the emulators' endpoints from the process
+/// environment: one test at a time points it at its own emulators.
+static AWS_ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `--flag value` pairs of the connection `up` describes.
 fn flag(args: &str, name: &str) -> String {
     let words: Vec<&str> = args.split_whitespace().collect();
@@ -20,6 +24,7 @@ fn flag(args: &str, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() {
+    let _env = AWS_ENV.lock().await;
     let emu = Emulators::up(&["--accounts", "10", "--health-delay-seconds", "0.2"]);
     // The desktop reaches the payer through the SDK's default chain: the
     // emulators' endpoints and test credentials, as `up` exported them.
@@ -246,5 +251,96 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
     let e = costcarve_ops::IpcError::from(stopped.unwrap_err());
     assert_eq!(e.code.as_str(), "cancelled");
 
+    s.delete_integration("Acme").await.unwrap();
+}
+
+/// A clock a test moves forward.
+struct StepClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl costcarve_core::ports::Clock for StepClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl StepClock {
+    fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+#[tokio::test]
+async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_final() {
+    let _env = AWS_ENV.lock().await;
+    let emu = Emulators::up(&["--accounts", "6", "--health-delay-seconds", "0.2"]);
+    for (k, v) in &emu.env {
+        if k.starts_with("AWS_") {
+            std::env::set_var(k, v);
+        }
+    }
+    std::env::remove_var("AWS_PROFILE");
+    let moto = &emu.env["COSTCARVE_EMU_MOTO_URL"];
+    // Cost Explorer still marks last month estimated (as in the first days
+    // of a month, when AWS may restate it).
+    let ce_config = |body: &str| {
+        let reply = request(moto, "POST", "/moto-api/costcarve/ce-config", body);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    };
+    ce_config(r#"{"estimated_until_day": 31}"#);
+    let clock = Arc::new(StepClock(std::sync::Mutex::new(chrono::Utc::now())));
+    let home = tempfile::tempdir().unwrap();
+    let s = Session::new(
+        Dirs {
+            config: home.path().join("config"),
+            data: home.path().join("data"),
+        },
+        clock.clone(),
+    );
+    let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
+    s.add_connection(ConnectionForm {
+        name: "emu".into(),
+        profile: None,
+        access_key_id: None,
+        secret_access_key: None,
+        region: Some(flag(args, "--region")),
+        role_arn: None,
+        external_id: None,
+        cur_table: flag(args, "--cur-table"),
+        workgroup: flag(args, "--workgroup"),
+        results: flag(args, "--results"),
+        views_database: Some(flag(args, "--views-database")),
+    })
+    .unwrap();
+    s.open_connection("emu").await.unwrap();
+    let org = s.organization(false).await.unwrap();
+    let some: Vec<String> = org.accounts.iter().take(2).map(|a| a.id.clone()).collect();
+    s.create_integration("Acme", &some, false).await.unwrap();
+
+    // Last month, closed.
+    let last_month = ChartRequest {
+        integration: "Acme".into(),
+        kind: "account".into(),
+        from: Some(emu.month_start(1)),
+        to: Some(emu.month_start(0)),
+        group_by: None,
+        large: false,
+    };
+    let asked = |chart: &costcarve_ops::ChartView| chart.ce_requests.unwrap();
+    assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 1);
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(
+        asked(&s.chart(&last_month).await.unwrap()),
+        0,
+        "within the TTL"
+    );
+    // Still estimated: asked again after the TTL ...
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 1, "estimated");
+    // ... until Cost Explorer calls it final; then kept for good.
+    ce_config(r#"{"estimated_until_day": 0}"#);
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 1);
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 0, "final");
     s.delete_integration("Acme").await.unwrap();
 }

@@ -59,7 +59,7 @@ impl AwsWorkspace {
         q.validate()?;
         let m = self.integration(&q.integration).await?;
         let arn = self.scope(&m)?;
-        let scope = format!("{}#{}", arn.as_str(), m.integration.revision);
+        let scope = cost_cache::scope(arn.as_str(), m.integration.revision);
         let now = self.clock.now();
         let open_month = first_of_month(now.date_naive());
         let (closed, open) = cost_cache::split(q, open_month);
@@ -86,10 +86,10 @@ impl AwsWorkspace {
                     fetched_at = fetched_at.min(at);
                     series.push(hit);
                 }
-                None => match ce.cost(&arn, part).await {
+                None => match ce.answer(&arn, part).await {
                     Ok(answer) => {
                         fresh.push((part.clone(), answer.clone()));
-                        series.push(answer);
+                        series.push(answer.series);
                     }
                     Err(e) => {
                         failed = Some(e);
@@ -102,7 +102,7 @@ impl AwsWorkspace {
         let requests = ce.requests();
         let requests_total = self.with_cost_cache(|cache| {
             for (part, answer) in fresh {
-                cache.put(&scope, &part, answer, now);
+                cache.put(&scope, &part, answer.series, !answer.estimated, now);
             }
             cache.requests_total += requests;
             cache.requests_total

@@ -5,7 +5,7 @@ use costcarve_ops::{OpsError, Workspace};
 
 use crate::output::{header, print_json, print_table, spinner};
 
-pub(crate) async fn run(ws: &mut Workspace, json: bool, refresh: bool) -> Result<(), OpsError> {
+pub(crate) async fn run(ws: &Workspace, json: bool, refresh: bool) -> Result<(), OpsError> {
     let bar = spinner();
     let listing = ws
         .organization(refresh, &|p| {

@@ -8,7 +8,7 @@ use crate::cmd::cost::report_requests;
 use crate::flags::Command;
 use crate::output::list_arg;
 
-pub(crate) async fn run(ws: &mut Workspace, cmd: &Command) -> Result<(), OpsError> {
+pub(crate) async fn run(ws: &Workspace, cmd: &Command) -> Result<(), OpsError> {
     let Command::Chart {
         name,
         out,

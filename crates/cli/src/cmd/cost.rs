@@ -20,7 +20,7 @@ pub(crate) fn report_requests(answer: &CostAnswer) {
     }
 }
 
-pub(crate) async fn run(ws: &mut Workspace, args: &CostArgs) -> Result<(), OpsError> {
+pub(crate) async fn run(ws: &Workspace, args: &CostArgs) -> Result<(), OpsError> {
     let q = CostQuery {
         granularity: args.granularity.parse()?,
         metric: args.metric.parse()?,

@@ -7,7 +7,7 @@ use costcarve_ops::{OpsError, Workspace};
 use crate::output::{header, out, print_json, print_table};
 
 pub(crate) async fn run(
-    ws: &mut Workspace,
+    ws: &Workspace,
     name: &str,
     to: NaiveDate,
     granularity: &str,

@@ -8,7 +8,7 @@ use costcarve_ops::{OpsError, Workspace};
 use crate::output::{out, print_json, print_table};
 
 pub(crate) async fn run(
-    ws: &mut Workspace,
+    ws: &Workspace,
     name: &str,
     query: &str,
     json: bool,

@@ -27,7 +27,7 @@ fn status_line(status: &Status) -> String {
     }
 }
 
-pub(crate) async fn run(ws: &mut Workspace, cmd: &ViCommand) -> Result<(), OpsError> {
+pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError> {
     match cmd {
         ViCommand::Create {
             name,
@@ -161,42 +161,46 @@ pub(crate) async fn run(ws: &mut Workspace, cmd: &ViCommand) -> Result<(), OpsEr
 }
 
 fn print_list(ws: &Workspace, list: &[IntegrationState]) {
-    if ws.is_payer() {
-        let rows: Vec<Vec<Option<String>>> = list
-            .iter()
-            .map(|s| {
-                let vi = s.integration();
-                vec![
-                    Some(vi.name.to_string()),
-                    Some(vi.accounts.len().to_string()),
-                    s.status().map(status_line),
-                    Some(vi.revision.to_string()),
-                    s.billing_view_arn().map(String::from),
-                ]
-            })
-            .collect();
-        print_table(
-            &header(&["name", "accounts", "status", "revision", "billing view"]),
-            &rows,
-        );
+    // After name and accounts: a payer's integrations have a status, a
+    // revision and a billing view; a local one's a view and when it changed.
+    type Cells = fn(&IntegrationState) -> Vec<Option<String>>;
+    let (columns, cells): (&[&str], Cells) = if ws.is_payer() {
+        (&["status", "revision", "billing view"], |s| {
+            vec![
+                s.status().map(status_line),
+                Some(s.integration().revision.to_string()),
+                s.billing_view_arn().map(String::from),
+            ]
+        })
     } else {
-        let rows: Vec<Vec<Option<String>>> = list
-            .iter()
-            .map(|s| {
-                let vi = s.integration();
-                vec![
-                    Some(vi.name.to_string()),
-                    Some(vi.accounts.len().to_string()),
-                    Some(vi.view_name()),
-                    Some(vi.updated_at.to_rfc3339()),
-                ]
-            })
-            .collect();
-        print_table(&header(&["name", "accounts", "view", "updated"]), &rows);
-    }
+        (&["view", "updated"], |s| {
+            vec![
+                Some(s.integration().view_name()),
+                Some(s.integration().updated_at.to_rfc3339()),
+            ]
+        })
+    };
+    let rows: Vec<Vec<Option<String>>> = list
+        .iter()
+        .map(|s| {
+            let vi = s.integration();
+            let mut row = vec![
+                Some(vi.name.to_string()),
+                Some(vi.accounts.len().to_string()),
+            ];
+            row.extend(cells(s));
+            row
+        })
+        .collect();
+    let names: Vec<&str> = ["name", "accounts"]
+        .iter()
+        .chain(columns)
+        .copied()
+        .collect();
+    print_table(&header(&names), &rows);
 }
 
-async fn show(ws: &mut Workspace, state: &IntegrationState) -> Result<(), OpsError> {
+async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> {
     let vi = state.integration();
     match (state.status(), state.billing_view_arn()) {
         (Some(status), Some(arn)) => {
