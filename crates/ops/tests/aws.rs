@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use costcarve_core::ports::SystemClock;
+use costcarve_core::ports::{Clock, SystemClock};
 use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, Session};
 
 use crate::support::{request, Emulators};
@@ -257,7 +257,7 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
 /// A clock a test moves forward.
 struct StepClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
 
-impl costcarve_core::ports::Clock for StepClock {
+impl Clock for StepClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         *self.0.lock().unwrap()
     }
@@ -287,7 +287,7 @@ async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_fina
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     };
     ce_config(r#"{"estimated_until_day": 31}"#);
-    let clock = Arc::new(StepClock(std::sync::Mutex::new(chrono::Utc::now())));
+    let clock = Arc::new(StepClock(std::sync::Mutex::new(SystemClock.now())));
     let home = tempfile::tempdir().unwrap();
     let s = Session::new(
         Dirs {
