@@ -68,6 +68,10 @@ pub enum LocalError {
     /// The query engine failed.
     #[error("query engine: {0}")]
     Engine(String),
+    /// The saved integrations changed since this workspace read them
+    /// (another window or the CLI): the change was not applied.
+    #[error("the integrations in {} were changed elsewhere since this workspace read them; your change was not applied. They are shown as saved now: review them and apply your change again", .0.display())]
+    ChangedElsewhere(PathBuf),
 }
 
 impl LocalError {
@@ -109,6 +113,7 @@ impl Coded for LocalError {
             LocalError::Io { .. } => ErrorCode::Io,
             LocalError::Corrupt { .. } => ErrorCode::Io,
             LocalError::Engine(_) => ErrorCode::Engine,
+            LocalError::ChangedElsewhere(_) => ErrorCode::Conflict,
         }
     }
 

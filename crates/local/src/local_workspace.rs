@@ -121,12 +121,50 @@ impl LocalWorkspace {
     /// Saves `next` after the engine accepted the change; undoes the engine
     /// change if saving fails, so disk and engine never disagree.
     fn commit(&self, next: IntegrationSet) -> Result<(), LocalError> {
+        // Refuse to overwrite what another writer saved since we read it.
+        let saved = workspace::load_integrations(&self.dir)?;
+        if saved != self.integrations() {
+            return Err(LocalError::ChangedElsewhere(self.dir.clone()));
+        }
         workspace::save_integrations(&self.dir, &next)?;
         *self
             .integrations
             .write()
             .unwrap_or_else(PoisonError::into_inner) = next;
         Ok(())
+    }
+
+    /// Takes the integrations as saved now, and their views, after another
+    /// writer changed them.
+    async fn reload(&self) -> Result<(), LocalError> {
+        let saved = workspace::load_integrations(&self.dir)?;
+        let before = self.integrations();
+        for vi in &saved.integrations {
+            self.engine.register_integration(vi).await?;
+        }
+        for gone in before.integrations.iter().filter(|vi| {
+            !saved
+                .integrations
+                .iter()
+                .any(|s| s.view_name() == vi.view_name())
+        }) {
+            self.engine.deregister_integration(&gone.view_name())?;
+        }
+        *self
+            .integrations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = saved;
+        Ok(())
+    }
+
+    /// After a refused commit, shows what is saved now (when that was why).
+    async fn refused(&self, e: LocalError) -> LocalError {
+        if matches!(e, LocalError::ChangedElsewhere(_)) {
+            if let Err(reload) = self.reload().await {
+                return reload;
+            }
+        }
+        e
     }
 
     /// Creates an integration and its view.
@@ -140,7 +178,7 @@ impl LocalWorkspace {
         self.engine.register_integration(&vi).await?;
         if let Err(e) = self.commit(next) {
             let _ = self.engine.deregister_integration(&vi.view_name());
-            return Err(e);
+            return Err(self.refused(e).await);
         }
         Ok(vi)
     }
@@ -164,7 +202,7 @@ impl LocalWorkspace {
                 let _ = self.engine.deregister_integration(&vi.view_name());
             }
             let _ = self.engine.register_integration(&before).await;
-            return Err(e);
+            return Err(self.refused(e).await);
         }
         Ok((vi, diff))
     }
@@ -174,7 +212,9 @@ impl LocalWorkspace {
         let _turn = self.changing.lock().await;
         let mut next = self.integrations();
         let vi = next.delete(name)?;
-        self.commit(next)?;
+        if let Err(e) = self.commit(next) {
+            return Err(self.refused(e).await);
+        }
         self.engine.deregister_integration(&vi.view_name())?;
         Ok(vi)
     }

@@ -657,3 +657,52 @@ async fn the_daily_rollup_answers_exactly_as_the_raw_line_items_and_follows_cur_
     let s = ws.cost(&q).await.unwrap();
     assert_eq!(s.periods(), vec![d("2026-09-01"), d("2026-10-01")]);
 }
+
+#[tokio::test]
+async fn a_stale_writer_is_refused_and_nothing_is_lost() {
+    let (_tmp, dir) = demo_dir();
+    // Two windows (or a window and the CLI) on one folder.
+    let first = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let second = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let acme = customer_accounts(&first, "acme-retail");
+    let borealis = customer_accounts(&first, "borealis-health");
+    let new = |name: &str, accounts: &[AccountId]| NewIntegration {
+        name: name.into(),
+        accounts: accounts.to_vec(),
+        allow_shared: false,
+    };
+    first.create_integration(new("Acme", &acme)).await.unwrap();
+
+    // The second has not seen Acme: its change is refused, Acme stays.
+    let e = second
+        .create_integration(new("Borealis", &borealis))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert!(e.to_string().contains("changed elsewhere"), "{e}");
+    let saved = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let names: Vec<String> = saved
+        .integrations()
+        .integrations
+        .iter()
+        .map(|vi| vi.name.to_string())
+        .collect();
+    assert_eq!(names, ["Acme"]);
+
+    // It now shows what is saved (Acme answers there too), and the same
+    // change applied again goes through.
+    assert!(second.integration("Acme").is_ok());
+    let r = second
+        .sql("Acme", "SELECT count(*) FROM cur", 10)
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 1);
+    second
+        .create_integration(new("Borealis", &borealis))
+        .await
+        .unwrap();
+    // And the first is now the stale one, for updates and deletes alike.
+    let e = first.delete_integration("Acme").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert_eq!(first.integrations().integrations.len(), 2);
+}
