@@ -2,7 +2,6 @@
 //! table, created, replaced and dropped with DDL run in the connection's
 //! workgroup, and the executed DDL read back to validate a change.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
@@ -55,11 +54,7 @@ fn plain(identifier: &str) -> Result<&str, AwsError> {
 
 /// The DDL that creates or replaces an integration's view.
 pub fn view_ddl(place: &AthenaPlace, vi: &VirtualIntegration) -> Result<String, AwsError> {
-    let source = format!(
-        "\"{}\".\"{}\"",
-        plain(&place.cur_database)?,
-        plain(&place.cur_table)?
-    );
+    let source = view_source(place)?;
     Ok(format!(
         "CREATE OR REPLACE VIEW \"{}\".\"{}\" AS {}",
         plain(&place.views_database)?,
@@ -68,19 +63,13 @@ pub fn view_ddl(place: &AthenaPlace, vi: &VirtualIntegration) -> Result<String, 
     ))
 }
 
-/// The account ids a view's DDL filters on, read from its text.
-pub fn accounts_in_ddl(ddl: &str) -> BTreeSet<String> {
-    let Some(list) = ddl
-        .split_once("line_item_usage_account_id IN (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(list, _)| list)
-    else {
-        return BTreeSet::new();
-    };
-    list.split(',')
-        .map(|s| s.trim().trim_matches('\'').to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+/// The relation every integration's view reads: the CUR table, quoted.
+pub fn view_source(place: &AthenaPlace) -> Result<String, AwsError> {
+    Ok(format!(
+        "\"{}\".\"{}\"",
+        plain(&place.cur_database)?,
+        plain(&place.cur_table)?
+    ))
 }
 
 /// The longest a user's query may run before it is stopped.
@@ -476,10 +465,8 @@ mod tests {
             ddl,
             "CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\" AS SELECT * FROM \"cur_db\".\"cur_table\" WHERE line_item_usage_account_id IN ('111111111111', '222222222222')"
         );
-        assert_eq!(
-            accounts_in_ddl(&ddl),
-            ids.iter().map(|s| s.to_string()).collect()
-        );
+        let (_, def) = costcarve_core::view_definition::ViewDefinition::parse_ddl(&ddl).unwrap();
+        assert_eq!(def.accounts, vi.accounts);
         place.cur_table = "cur\"; DROP TABLE x; --".into();
         assert!(view_ddl(&place, &vi).is_err());
     }

@@ -52,6 +52,12 @@ pub struct BillingView {
     pub description: String,
     /// The linked accounts its filter keeps.
     pub accounts: BTreeSet<String>,
+    /// What its filter holds besides one LINKED_ACCOUNT list, in words
+    /// (another dimension, a tag, a cost category, a time range): empty for
+    /// a filter CostCarve set.
+    pub filter_extras: Vec<String>,
+    /// The views it is derived from (CostCarve's: the payer's primary view).
+    pub source_views: Vec<String>,
     /// Health.
     pub health: Health,
     /// Tags (only filled by [`BillingViews::list_managed`] and [`BillingViews::tags`]).
@@ -133,6 +139,26 @@ pub fn filter_json(accounts: &BTreeSet<AccountId>) -> Result<String, AwsError> {
         })
     });
     Ok(serde_json::json!({ "dimensions": dimensions }).to_string())
+}
+
+/// What a filter holds besides one LINKED_ACCOUNT list, in words.
+fn extras(e: &aws_sdk_billing::types::Expression) -> Vec<String> {
+    let mut out = Vec::new();
+    match e.dimensions() {
+        Some(d) if d.key() == &Dimension::LinkedAccount => {}
+        Some(d) => out.push(format!("a {} filter", d.key().as_str())),
+        None => out.push("no account filter".into()),
+    }
+    if let Some(t) = e.tags() {
+        out.push(format!("a tag filter ({})", t.key()));
+    }
+    if e.cost_categories().is_some() {
+        out.push("a cost category filter".into());
+    }
+    if e.time_range().is_some() {
+        out.push("a time range".into());
+    }
+    out
 }
 
 fn tag(key: &str, value: &str) -> Result<ResourceTag, AwsError> {
@@ -220,20 +246,41 @@ impl BillingViews {
         let Some(v) = out.billing_view() else {
             return Ok(None);
         };
-        let accounts = v
-            .data_filter_expression()
+        let filter = v.data_filter_expression();
+        let accounts = filter
             .and_then(|e| e.dimensions())
             .filter(|d| d.key() == &Dimension::LinkedAccount)
             .map(|d| d.values().iter().cloned().collect())
             .unwrap_or_default();
+        let source_views = self.source_views(arn).await?;
         Ok(Some(BillingView {
             arn: v.arn().unwrap_or(arn).to_string(),
             name: v.name().unwrap_or_default().to_string(),
             description: v.description().unwrap_or_default().to_string(),
             accounts,
+            filter_extras: filter
+                .map(extras)
+                .unwrap_or_else(|| vec!["no filter".into()]),
+            source_views,
             health: health_of(v.health_status()),
             tags: BTreeMap::new(),
         }))
+    }
+
+    /// The views a view is derived from.
+    pub async fn source_views(&self, arn: &str) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_source_views_for_billing_view()
+            .arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&format!("billing view {arn}"), e))?;
+            out.extend(page.source_views().iter().cloned());
+        }
+        Ok(out)
     }
 
     /// Sets a view's accounts (and name, after a rename).

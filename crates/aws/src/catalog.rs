@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_glue::Client;
 use base64::Engine as _;
 
-use crate::athena::accounts_in_ddl;
 use crate::error::{classify, AwsError};
+use costcarve_core::view_definition::{NotOurs, ViewDefinition};
 
 /// Which CUR a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,11 +137,11 @@ impl Catalog {
     }
 
     /// Every view in `database` named like an integration's (`vi_...`),
-    /// with the accounts its text filters on.
+    /// with its definition read back exactly (or why it is not CostCarve's).
     pub async fn integration_views(
         &self,
         database: &str,
-    ) -> Result<BTreeMap<String, BTreeSet<String>>, AwsError> {
+    ) -> Result<BTreeMap<String, StoredView>, AwsError> {
         let mut out = BTreeMap::new();
         let mut pages = self
             .client
@@ -156,22 +156,18 @@ impl Catalog {
                 if t.table_type() != Some("VIRTUAL_VIEW") || !t.name().starts_with("vi_") {
                     continue;
                 }
-                let sql = t
-                    .view_original_text()
-                    .and_then(view_sql)
-                    .unwrap_or_default();
-                out.insert(t.name().to_string(), accounts_in_ddl(&sql));
+                out.insert(t.name().to_string(), stored_definition(t));
             }
         }
         Ok(out)
     }
 
-    /// One view's accounts; `None` if there is no such view.
-    pub async fn view_accounts(
+    /// One view's definition; `None` if there is no such view.
+    pub async fn view_definition(
         &self,
         database: &str,
         view: &str,
-    ) -> Result<Option<BTreeSet<String>>, AwsError> {
+    ) -> Result<Option<StoredView>, AwsError> {
         match self
             .client
             .get_table()
@@ -180,19 +176,24 @@ impl Catalog {
             .send()
             .await
         {
-            Ok(out) => Ok(out.table().map(|t| {
-                let sql = t
-                    .view_original_text()
-                    .and_then(view_sql)
-                    .unwrap_or_default();
-                accounts_in_ddl(&sql)
-            })),
+            Ok(out) => Ok(out.table().map(stored_definition)),
             Err(e) => match classify(&format!("view {database}.{view}"), e) {
                 AwsError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
         }
     }
+}
+
+/// A view as Glue stores it: CostCarve's own definition, or why it is not.
+pub type StoredView = Result<ViewDefinition, NotOurs>;
+
+fn stored_definition(t: &aws_sdk_glue::types::Table) -> StoredView {
+    let sql = t
+        .view_original_text()
+        .and_then(view_sql)
+        .ok_or_else(|| NotOurs("Glue holds no Athena view text for it".into()))?;
+    ViewDefinition::parse(&sql)
 }
 
 #[cfg(test)]
@@ -207,7 +208,7 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(json)
         );
         let sql = view_sql(&text).unwrap();
-        assert_eq!(accounts_in_ddl(&sql).len(), 2);
+        assert_eq!(ViewDefinition::parse(&sql).unwrap().accounts.len(), 2);
         assert_eq!(view_sql("/* Presto View: not-base64! */"), None);
         assert_eq!(view_sql("SELECT 1"), None);
     }

@@ -8,9 +8,33 @@ use std::time::Duration;
 use costcarve_core::account::AccountId;
 use costcarve_core::integration::VirtualIntegration;
 
-use crate::athena::{accounts_in_ddl, Athena};
+use crate::athena::{view_source, Athena, AthenaPlace};
 use crate::billing::BillingViews;
 use crate::error::AwsError;
+use costcarve_core::view_definition::ViewDefinition;
+
+/// Whether the DDL Athena ran is, parsed, exactly the view CostCarve makes
+/// for `vi` (its name, its source, its accounts); else what differs.
+pub fn ran_as_made(place: &AthenaPlace, ran: &str, vi: &VirtualIntegration) -> Result<(), String> {
+    let (name, def) = ViewDefinition::parse_ddl(ran)
+        .map_err(|e| format!("the DDL that ran is not CostCarve's view: {e}"))?;
+    let want_name = format!("\"{}\".\"{}\"", place.views_database, vi.view_name());
+    let source = view_source(place).map_err(|e| e.to_string())?;
+    if name != want_name || def.source != source {
+        return Err(format!(
+            "the DDL that ran made {name} over {}, not {want_name} over {source}",
+            def.source
+        ));
+    }
+    if def.accounts != vi.accounts {
+        return Err(format!(
+            "the DDL that ran names {} accounts, not the {} intended",
+            def.accounts.len(),
+            vi.accounts.len()
+        ));
+    }
+    Ok(())
+}
 
 /// What a provisioned integration owns in AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,11 +145,8 @@ impl Provisioner {
                             want.len()
                         )),
                     ))
-                } else if accounts_in_ddl(&run.query) != want {
-                    Some((
-                        "validating the Athena view",
-                        AwsError::Conflict("its DDL names other accounts".into()),
-                    ))
+                } else if let Err(why) = ran_as_made(self.athena.place(), &run.query, vi) {
+                    Some(("validating the Athena view", AwsError::Conflict(why)))
                 } else {
                     None
                 }

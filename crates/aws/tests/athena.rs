@@ -4,15 +4,14 @@
 //! keeps each query's text, which the adapter reads back to validate a
 //! change).
 
-use std::collections::BTreeSet;
-
 use chrono::{TimeZone, Utc};
 
-use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
+use costcarve_aws::athena::{view_ddl, Athena, AthenaPlace};
 use costcarve_core::account::Organization;
 use costcarve_core::integration::{
     IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
+use costcarve_core::view_definition::ViewDefinition;
 
 use crate::support::{ids, Emulators, PAYER};
 
@@ -20,11 +19,14 @@ use crate::support::{ids, Emulators, PAYER};
 /// exactly the integration's accounts.
 async fn put_and_check(athena: &Athena, vi: &VirtualIntegration) -> String {
     let ran = athena.put_view(vi).await.unwrap();
-    let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+    let executed = athena.executed(&ran.id).await.unwrap();
     assert_eq!(
-        accounts_in_ddl(&athena.executed(&ran.id).await.unwrap()),
-        want
+        executed,
+        view_ddl(athena.place(), vi).unwrap(),
+        "byte for byte"
     );
+    let (_, def) = ViewDefinition::parse_ddl(&executed).unwrap();
+    assert_eq!(def.accounts, vi.accounts);
     ran.query
 }
 

@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use costcarve_aws::athena::{accounts_in_ddl, Athena, AthenaPlace};
+use costcarve_aws::athena::{Athena, AthenaPlace};
 use costcarve_aws::billing::{BillingViews, Health};
 use costcarve_aws::provision::{ProvisionError, Provisioner};
 use costcarve_core::integration::VirtualIntegration;
+use costcarve_core::view_definition::ViewDefinition;
 
 use crate::support::{ids, Emulators, PAYER};
 
@@ -85,7 +86,10 @@ async fn an_integration_is_provisioned_validated_and_removed() {
     assert_eq!(view.accounts, want);
     let log = athena_log(&athena).await;
     assert_eq!(log.len(), 1);
-    assert_eq!(accounts_in_ddl(&log[0]), want);
+    // Exactly the view CostCarve makes: name, source and accounts, parsed.
+    let (_, def) = ViewDefinition::parse_ddl(&log[0]).unwrap();
+    assert_eq!(def.accounts, vi.accounts);
+    assert_eq!(def.source, "\"costcarve_cur\".\"cur2\"");
 
     provisioner
         .delete(&vi, Some(&made.billing_view_arn))

@@ -172,6 +172,9 @@ impl Payer {
                     .and_then(|e| e.dimensions())
                     .map(|d| d.values().iter().cloned().collect())
                     .unwrap_or_default(),
+                filter_other: view.data_filter_expression().is_some_and(|e| {
+                    e.tags().is_some() || e.cost_categories().is_some() || e.time_range().is_some()
+                }),
                 integration_id: tags
                     .resource_tags()
                     .iter()
@@ -275,6 +278,8 @@ struct View {
     name: String,
     description: String,
     accounts: BTreeSet<String>,
+    /// The filter holds a tag, cost category or time range.
+    filter_other: bool,
     integration_id: Option<String>,
 }
 
@@ -686,21 +691,34 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
         .unwrap();
     p.billing("POST", "/_emulator/settle", "{}");
     let (month, next) = (month_start(&p, 5), month_start(&p, 4)); // not cached yet
-    let (out, _) = p.cc(&[
-        "cost",
-        "Acme",
-        "--from",
-        &month,
-        "--to",
-        &next,
-        "--group-by",
-        "account",
-        "--json",
-    ]);
-    let series: Value = serde_json::from_str(&out).unwrap();
+                                                                  // The app no longer answers through it ...
+    let err = p.fails(
+        &[
+            "cost",
+            "Acme",
+            "--from",
+            &month,
+            "--to",
+            &next,
+            "--group-by",
+            "account",
+        ],
+        1,
+    );
+    assert!(err.contains("is not healthy"), "{err}");
+    // ... while Cost Explorer, asked directly through the view, answers with
+    // the intruders' figures: the emulated Cost Explorer computes through the
+    // filter as it stands, nothing is canned.
+    let ce = costcarve_aws::cost_explorer::CostExplorer::new(
+        &sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await,
+    );
+    let mut q =
+        costcarve_core::cost::CostQuery::new("Acme", month.parse().unwrap(), next.parse().unwrap());
+    q.group_by = vec![costcarve_core::cost::Dimension::Account];
+    let series = ce.cost(&view.arn.parse().unwrap(), &q).await.unwrap();
     assert_same_figures(
         "through a billing view someone pointed at other accounts",
-        &series,
+        &serde_json::to_value(&series).unwrap(),
         &p.cur_sums(&[
             "--accounts",
             &intruders_arg,
@@ -712,70 +730,28 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
             "account",
         ]),
     );
-    let athena =
-        aws_sdk_athena::Client::new(&sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await);
+    p.cc(&["vi", "repair", "Acme"]);
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+    // A view SQL set from outside: confined SQL refuses to run on it.
     let wrong_sql = format!(
         "CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\" AS SELECT * FROM \"costcarve_cur\".\"cur2\" \
          WHERE line_item_usage_account_id IN ({})",
         intruders.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ")
     );
-    let id = athena
-        .start_query_execution()
-        .query_string(wrong_sql)
-        .work_group("costcarve")
-        .send()
-        .await
-        .unwrap()
-        .query_execution_id()
-        .unwrap()
-        .to_string();
-    let state = athena
-        .get_query_execution()
-        .query_execution_id(&id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        state
-            .query_execution()
-            .unwrap()
-            .status()
-            .unwrap()
-            .state()
-            .unwrap()
-            .as_str(),
-        "SUCCEEDED"
+    athena_outside(&p, &wrong_sql).await;
+    let err = p.fails(
+        &[
+            "sql",
+            "Acme",
+            "select line_item_product_code as service, sum(line_item_unblended_cost) as cost from cur group by 1",
+        ],
+        1,
     );
-    let (out, _) = p.cc(&[
-        "sql", "Acme",
-        "select line_item_product_code as service, sum(line_item_unblended_cost) as cost from cur group by 1",
-        "--json",
-    ]);
-    let result: Value = serde_json::from_str(&out).unwrap();
-    let wrong = independent_rows(&p.cur_sums(&[
-        "--accounts",
-        &intruders_arg,
-        "--from",
-        "2000-01-01",
-        "--to",
-        "2100-01-01",
-        "--granularity",
-        "none",
-        "--group-by",
-        "product_code",
-    ]));
-    let got = sql_rows(&result);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        wrong.keys().collect::<Vec<_>>()
+    assert!(err.contains("is not healthy"), "{err}");
+    assert!(
+        intruders.iter().all(|a| !err.contains(a.as_str())) || err.contains("only in the"),
+        "{err}"
     );
-    for (k, w) in &wrong {
-        assert!(
-            (got[k] - w).abs() < 1e-6 * w.abs().max(1.0),
-            "{k}: Athena {} vs the intruders' {w}",
-            got[k]
-        );
-    }
 
     // Delete: nothing is left; a second delete finds nothing to delete.
     let (out, _) = p.cc(&["vi", "delete", "Acme"]);
@@ -1724,4 +1700,188 @@ async fn large_athena_results_come_from_the_result_file_and_ctrl_c_stops_a_query
         .map(|(_, state)| state)
         .collect();
     assert_eq!(states, ["CANCELLED"]);
+}
+
+/// Runs a statement on the emulated Athena as someone outside the app would
+/// (the console, another tool) and waits for it to succeed.
+async fn athena_outside(p: &Payer, sql: &str) {
+    let athena =
+        aws_sdk_athena::Client::new(&sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await);
+    let id = athena
+        .start_query_execution()
+        .query_string(sql)
+        .work_group("costcarve")
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id()
+        .unwrap()
+        .to_string();
+    for _ in 0..100 {
+        let state = athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let status = state.query_execution().unwrap().status().unwrap();
+        match status.state().unwrap().as_str() {
+            "SUCCEEDED" => return,
+            "FAILED" | "CANCELLED" => panic!("{sql}: {:?}", status.state_change_reason()),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("{sql}: still running");
+}
+
+/// Sets a billing view's filter as someone outside the app would.
+async fn billing_filter_outside(p: &Payer, arn: &str, filter: aws_sdk_billing::types::Expression) {
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_BILLING_URL"]).await;
+    aws_sdk_billing::Client::new(&conf)
+        .update_billing_view()
+        .arn(arn)
+        .data_filter_expression(filter)
+        .send()
+        .await
+        .unwrap();
+    p.billing("POST", "/_emulator/settle", "{}");
+}
+
+fn linked_accounts(ids: &[String]) -> aws_sdk_billing::types::Expression {
+    aws_sdk_billing::types::Expression::builder()
+        .dimensions(
+            aws_sdk_billing::types::DimensionValues::builder()
+                .key(aws_sdk_billing::types::Dimension::LinkedAccount)
+                .set_values(Some(ids.to_vec()))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn every_tamper_of_a_healthy_integration_is_seen_refused_and_repaired() {
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.2"]);
+    let (acme, _) = create(&p, "Acme", 0, 2).await;
+    let (globex, _) = create(&p, "Globex", 1, 1).await;
+    let arn = show(&p, "Acme")["billing_view_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = |ids: &[String]| {
+        ids.iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let view = |select: &str| {
+        format!("CREATE OR REPLACE VIEW \"costcarve_views\".\"vi_acme\" AS {select}")
+    };
+    let cur = "\"costcarve_cur\".\"cur2\"";
+    let ours = format!(
+        "SELECT * FROM {cur} WHERE line_item_usage_account_id IN ({})",
+        list(&acme)
+    );
+    let widened = [acme.clone(), globex.clone()].concat();
+    enum Tamper {
+        Athena(String),
+        Billing(aws_sdk_billing::types::Expression),
+    }
+    let tampers = [
+        ("OR true", Tamper::Athena(view(&format!("{ours} OR true")))),
+        (
+            "an extra account in the list",
+            Tamper::Athena(view(&format!(
+                "SELECT * FROM {cur} WHERE line_item_usage_account_id IN ({})",
+                list(&widened)
+            ))),
+        ),
+        (
+            "another source table",
+            Tamper::Athena(view(
+                &ours.replace(cur, "\"costcarve_views\".\"vi_globex\""),
+            )),
+        ),
+        (
+            "UNION ALL of another query",
+            Tamper::Athena(view(&format!(
+                "{ours} UNION ALL SELECT * FROM {cur} WHERE line_item_usage_account_id IN ({})",
+                list(&globex)
+            ))),
+        ),
+        (
+            "the WHERE removed",
+            Tamper::Athena(view(&format!("SELECT * FROM {cur}"))),
+        ),
+        (
+            "a billing filter widened by one account",
+            Tamper::Billing(linked_accounts(&widened)),
+        ),
+        (
+            "a billing filter switched to a tag",
+            Tamper::Billing(
+                aws_sdk_billing::types::Expression::builder()
+                    .tags(
+                        aws_sdk_billing::types::TagValues::builder()
+                            .key("customer")
+                            .values("acme")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            ),
+        ),
+    ];
+    let (from, to) = (month_start(&p, 3), month_start(&p, 2));
+    for (what, tamper) in tampers {
+        match &tamper {
+            Tamper::Athena(sql) => athena_outside(&p, sql).await,
+            Tamper::Billing(filter) => billing_filter_outside(&p, &arn, filter.clone()).await,
+        }
+        // Seen: not healthy, and why.
+        let (out, _) = p.cc(&["vi", "list", "--json"]);
+        let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+        let acme_row = listed
+            .iter()
+            .find(|m| m["integration"]["name"] == "Acme")
+            .unwrap();
+        assert_ne!(acme_row["status"]["state"], "healthy", "{what}: {acme_row}");
+        // Refused: no figure and no row through a tampered integration.
+        for args in [
+            &["cost", "Acme", "--from", &from, "--to", &to][..],
+            &["sql", "Acme", "SELECT count(*) FROM cur"][..],
+        ] {
+            let err = p.fails(args, 1);
+            assert!(err.contains("is not healthy"), "{what}: {err}");
+            assert!(
+                err.contains("hint: run `costcarve --connection emu vi repair Acme`"),
+                "{what}: {err}"
+            );
+        }
+        // Repaired: healthy again, and both views hold exactly Acme's accounts.
+        p.cc(&["vi", "repair", "Acme"]);
+        let shown = show(&p, "Acme");
+        assert_eq!(shown["status"]["state"], "healthy", "{what}: {shown}");
+        let glue = p.glue_views().await;
+        let stored = &glue.iter().find(|(n, _)| n == "vi_acme").unwrap().1;
+        assert_eq!(
+            stored.trim(),
+            ours,
+            "{what}: the Athena view is CostCarve's again"
+        );
+        let billing = p
+            .billing_views()
+            .await
+            .into_iter()
+            .find(|v| v.name == "costcarve-Acme")
+            .unwrap();
+        assert_eq!(billing.accounts, set(&acme), "{what}");
+        assert!(
+            !billing.filter_other,
+            "{what}: the filter is the account list alone"
+        );
+        p.cc(&["sql", "Acme", "SELECT count(*) FROM cur"]);
+    }
+    // Globex was never touched and stayed healthy throughout.
+    assert_eq!(show(&p, "Globex")["status"]["state"], "healthy");
 }

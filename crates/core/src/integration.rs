@@ -127,11 +127,7 @@ impl VirtualIntegration {
     /// The `SELECT` its view is made of, over `source` (a trusted relation
     /// name such as `"db"."cur_table"`).
     pub fn view_select(&self, source: &str) -> String {
-        let ids: Vec<String> = self.accounts.iter().map(|a| format!("'{a}'")).collect();
-        format!(
-            "SELECT * FROM {source} WHERE line_item_usage_account_id IN ({})",
-            ids.join(", ")
-        )
+        crate::view_definition::view_select(source, &self.accounts)
     }
 }
 

@@ -13,3 +13,4 @@ pub mod guard;
 pub mod integration;
 pub mod ports;
 pub mod query;
+pub mod view_definition;

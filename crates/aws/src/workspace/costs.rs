@@ -57,7 +57,7 @@ impl AwsWorkspace {
     /// run meanwhile.
     pub async fn cost(&self, q: &CostQuery) -> Result<(CostSeries, CostUsage), WorkspaceError> {
         q.validate()?;
-        let m = self.integration(&q.integration).await?;
+        let m = self.healthy(&q.integration).await?;
         let arn = self.scope(&m)?;
         let scope = cost_cache::scope(arn.as_str(), m.integration.revision);
         let now = self.clock.now();
@@ -128,7 +128,7 @@ impl AwsWorkspace {
         granularity: Granularity,
         metric: Metric,
     ) -> Result<(Forecast, CostUsage), WorkspaceError> {
-        let m = self.integration(name).await?;
+        let m = self.healthy(name).await?;
         let arn = self.scope(&m)?;
         let from = self.clock.now().date_naive();
         let ce = self.ce.metered();

@@ -14,7 +14,6 @@ use costcarve_core::integration::{
 
 use super::status::strs;
 use super::{AwsWorkspace, ManagedIntegration, Status, WorkspaceError, JOURNAL};
-use crate::athena::accounts_in_ddl;
 use crate::billing::{self, account_digest, TAG_INTEGRATION_ID};
 use crate::error::AwsError;
 use crate::provision::ProvisionError;
@@ -214,27 +213,28 @@ impl AwsWorkspace {
                 want.len()
             )));
         }
-        if accounts_in_ddl(&run.query) != want {
-            return Err(AwsError::Conflict(
-                "the Athena DDL that ran names other accounts than intended".into(),
-            ));
-        }
+        crate::provision::ran_as_made(self.athena.place(), &run.query, to)
+            .map_err(AwsError::Conflict)?;
         let stored = self
             .catalog
-            .view_accounts(&self.connection.views_database, &to.view_name())
+            .view_definition(&self.connection.views_database, &to.view_name())
             .await?;
-        if stored.as_ref() != Some(&want) {
+        let source = crate::athena::view_source(self.athena.place())?;
+        let problem = match stored {
+            None => Some("does not exist".to_string()),
+            Some(Err(not_ours)) => Some(format!("is not CostCarve's view: {not_ours}")),
+            Some(Ok(def)) if def.source != source => Some(format!("reads {}", def.source)),
+            Some(Ok(def)) if def.accounts != to.accounts => Some(format!(
+                "filters {} accounts, not the {} intended",
+                def.accounts.len(),
+                to.accounts.len()
+            )),
+            Some(Ok(_)) => None,
+        };
+        if let Some(problem) = problem {
             return Err(AwsError::Conflict(format!(
-                "read back, the Athena view {} {}",
-                to.view_name(),
-                match stored {
-                    None => "does not exist".to_string(),
-                    Some(s) => format!(
-                        "filters {} accounts, not the {} intended",
-                        s.len(),
-                        want.len()
-                    ),
-                }
+                "read back, the Athena view {} {problem}",
+                to.view_name()
             )));
         }
         Ok(())

@@ -30,7 +30,7 @@ impl AwsWorkspace {
         max_rows: usize,
         cancel: &CancellationToken,
     ) -> Result<QueryAnswer, WorkspaceError> {
-        let m = self.integration(name).await?;
+        let m = self.healthy(name).await?;
         let confined = guard::confine(sql, &self.target(&m)?)?;
         Ok(self
             .athena

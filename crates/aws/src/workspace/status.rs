@@ -9,7 +9,8 @@ use costcarve_core::integration::{
 };
 
 use super::{lock, AwsWorkspace, ManagedIntegration, OrgSnapshot, Status, WorkspaceError, ORG};
-use crate::billing::{self, account_digest, BillingView, Health, TAG_INTEGRATION_ID};
+use crate::billing::{self, account_digest, BillingView, BillingViews, Health, TAG_INTEGRATION_ID};
+use crate::catalog::StoredView;
 use crate::error::AwsError;
 use crate::org::Progress;
 use crate::prereqs::{self, Report};
@@ -99,6 +100,7 @@ impl AwsWorkspace {
                 .integration_views(&self.connection.views_database)
         );
         let (views, mut athena) = (views?, athena?);
+        let expected = self.expected()?;
         let earlier = self.integrations();
         let mut out = Vec::new();
         for view in views {
@@ -132,15 +134,15 @@ impl AwsWorkspace {
                 revision: recorded.as_ref().map(|r| r.revision).unwrap_or(0),
                 name,
             };
-            let athena_accounts = athena.remove(&integration.view_name());
+            let stored = athena.remove(&integration.view_name());
             let status = status_of(
                 &view,
-                athena_accounts.as_ref(),
+                stored.as_ref(),
                 recorded.as_ref().map(|r| r.digest.as_str()),
+                &expected,
             );
             out.push(ManagedIntegration {
-                athena_accounts: athena_accounts
-                    .map(|set| set.iter().filter_map(|a| a.parse().ok()).collect()),
+                athena_accounts: stored.and_then(Result::ok).map(|def| def.accounts),
                 integration,
                 billing_view_arn: view.arn,
                 status,
@@ -193,10 +195,85 @@ fn integration_set(known: &[ManagedIntegration]) -> IntegrationSet {
     }
 }
 
+/// What an integration's two views must be to be CostCarve's.
+pub(super) struct Expected {
+    /// The relation the Athena view reads (the CUR table).
+    pub source: String,
+    /// The billing view's one source view (the payer's primary view).
+    pub primary: String,
+}
+
+impl AwsWorkspace {
+    pub(super) fn expected(&self) -> Result<Expected, WorkspaceError> {
+        Ok(Expected {
+            source: crate::athena::view_source(&self.connection.athena_place())?,
+            primary: BillingViews::primary_arn(&self.payer),
+        })
+    }
+
+    /// Where one integration stands now, read again from AWS (its billing
+    /// view and its Athena view only): what a query checks before it runs.
+    pub(super) async fn status_now(
+        &self,
+        m: &ManagedIntegration,
+    ) -> Result<Status, WorkspaceError> {
+        let view_name = m.integration.view_name();
+        let (view, athena) = tokio::join!(
+            self.billing.get(&m.billing_view_arn),
+            self.catalog
+                .view_definition(&self.connection.views_database, &view_name)
+        );
+        let Some(view) = view? else {
+            return Ok(Status::NeedsRepair {
+                reason: "its billing view is missing".into(),
+            });
+        };
+        let recorded = billing::recorded(&view.description);
+        Ok(status_of(
+            &view,
+            athena?.as_ref(),
+            recorded.as_ref().map(|r| r.digest.as_str()),
+            &self.expected()?,
+        ))
+    }
+}
+
+impl AwsWorkspace {
+    /// The integration named so, checked against AWS right now: refused
+    /// with [`WorkspaceError::NotHealthy`] unless both views are still
+    /// exactly what CostCarve made (a view tampered with since the last
+    /// sync must not answer for a customer).
+    pub(super) async fn healthy(&self, name: &str) -> Result<ManagedIntegration, WorkspaceError> {
+        let m = self.integration(name).await?;
+        let status = self.status_now(&m).await?;
+        if status != m.status {
+            self.remember(|k| {
+                for known in &mut k.integrations {
+                    if known.integration.id == m.integration.id {
+                        known.status = status.clone();
+                    }
+                }
+            })?;
+        }
+        match status {
+            Status::Healthy | Status::Provisioning => Ok(m),
+            Status::Drift { detail: reason } | Status::NeedsRepair { reason } => {
+                Err(WorkspaceError::NotHealthy {
+                    name: m.integration.name.to_string(),
+                    reason: format!("is not healthy ({reason})"),
+                })
+            }
+        }
+    }
+}
+
+/// Where an integration stands: healthy only when both views are exactly
+/// what CostCarve makes, over the same accounts, the ones it last wrote.
 fn status_of(
     view: &BillingView,
-    athena: Option<&BTreeSet<String>>,
+    athena: Option<&StoredView>,
     digest: Option<&str>,
+    expected: &Expected,
 ) -> Status {
     match &view.health {
         Health::Creating | Health::Updating => return Status::Provisioning,
@@ -207,14 +284,51 @@ fn status_of(
         }
         _ => {}
     }
-    let Some(athena) = athena else {
-        return Status::NeedsRepair {
-            reason: "its Athena view is missing".into(),
-        };
-    };
-    if *athena != view.accounts {
+    if !view.filter_extras.is_empty() {
         return Status::Drift {
-            detail: describe_difference(&view.accounts, athena),
+            detail: format!(
+                "the billing view's filter was changed outside CostCarve: it has {}",
+                view.filter_extras.join(", ")
+            ),
+        };
+    }
+    if view.source_views != [expected.primary.clone()] {
+        return Status::NeedsRepair {
+            reason: format!(
+                "the billing view is derived from {} instead of the payer's primary view; delete and create the integration again",
+                if view.source_views.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    view.source_views.join(", ")
+                }
+            ),
+        };
+    }
+    let athena = match athena {
+        None => {
+            return Status::NeedsRepair {
+                reason: "its Athena view is missing".into(),
+            }
+        }
+        Some(Err(not_ours)) => {
+            return Status::Drift {
+                detail: format!("the Athena view was changed outside CostCarve: {not_ours}"),
+            }
+        }
+        Some(Ok(def)) => def,
+    };
+    if athena.source != expected.source {
+        return Status::Drift {
+            detail: format!(
+                "the Athena view was changed outside CostCarve: it reads {} instead of the CUR table {}",
+                athena.source, expected.source
+            ),
+        };
+    }
+    let athena = strs(&athena.accounts);
+    if athena != view.accounts {
+        return Status::Drift {
+            detail: describe_difference(&view.accounts, &athena),
         };
     }
     if digest.is_some_and(|d| d != account_digest(view.accounts.iter().map(String::as_str))) {
