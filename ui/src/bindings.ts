@@ -506,6 +506,11 @@ export type WorkspaceInfo_Deserialize = {
 	payer?: string | null,
 	/**  When the organization or data was last read (ISO), if known. */
 	data_as_of?: string | null,
+	/**
+	 *  What opening did about operations a crash interrupted (finished or
+	 *  undone), one line each; empty when there were none.
+	 */
+	recovery: string[],
 };
 
 /**  Which workspace is open. */
@@ -518,6 +523,11 @@ export type WorkspaceInfo_Serialize = {
 	payer: string | null,
 	/**  When the organization or data was last read (ISO), if known. */
 	data_as_of: string | null,
+	/**
+	 *  What opening did about operations a crash interrupted (finished or
+	 *  undone), one line each; empty when there were none.
+	 */
+	recovery: string[],
 };
 
 /* Tauri Specta runtime */

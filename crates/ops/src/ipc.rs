@@ -15,6 +15,9 @@ pub struct WorkspaceInfo {
     pub payer: Option<String>,
     /// When the organization or data was last read (ISO), if known.
     pub data_as_of: Option<String>,
+    /// What opening did about operations a crash interrupted (finished or
+    /// undone), one line each; empty when there were none.
+    pub recovery: Vec<String>,
 }
 
 /// An organizational unit (or the root).

@@ -221,6 +221,7 @@ impl Session {
             label: ws.label(),
             payer: ws.payer(),
             data_as_of: ws.synced_at().map(iso),
+            recovery: ws.recovery(),
         }
     }
 

@@ -252,6 +252,28 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
     assert_eq!(e.code.as_str(), "cancelled");
 
     s.delete_integration("Acme").await.unwrap();
+
+    // A create a crash interrupted (its intent left in the journal) is
+    // undone when the connection opens again, and the desktop is told.
+    std::fs::write(
+        home.path().join("data/connections/emu/journal.json"),
+        format!(
+            r#"{{"op": "create", "integration": {{"id": "7d7b0e43-6b0e-4a53-9a57-1f5c2a4f9e11",
+            "name": "Ghost", "accounts": ["{}"], "created_at": "2026-11-30T10:00:00Z",
+            "updated_at": "2026-11-30T10:00:00Z", "revision": 1}}}}"#,
+            mine[0]
+        ),
+    )
+    .unwrap();
+    let info = s.open_connection("emu").await.unwrap();
+    assert_eq!(info.recovery.len(), 1, "{:?}", info.recovery);
+    assert!(
+        info.recovery[0].contains("creating 'Ghost' was interrupted"),
+        "{:?}",
+        info.recovery
+    );
+    assert_eq!(s.workspace().await.unwrap().recovery, info.recovery);
+    assert!(s.integrations().await.unwrap().is_empty());
 }
 
 /// A clock a test moves forward.

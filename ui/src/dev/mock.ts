@@ -81,8 +81,8 @@ const org = makeOrg();
 let integrations: IntegrationRow[] = [];
 let connections: ConnectionRow[] = [];
 let workspace: WorkspaceInfo = AWS
-  ? { kind: "aws", label: "prod-payer", payer: "235004010531", data_as_of: new Date().toISOString() }
-  : { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null };
+  ? { kind: "aws", label: "prod-payer", payer: "235004010531", data_as_of: new Date().toISOString(), recovery: [] }
+  : { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null, recovery: [] };
 let ceTotal = 0;
 let running: (() => void) | null = null;
 
@@ -173,16 +173,16 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
       return workspace;
     case "open_demo":
       await sleep(300);
-      workspace = { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null };
+      workspace = { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null, recovery: [] };
       return workspace;
     case "open_folder":
       await sleep(300);
       if (!String(a.path).startsWith("/")) fail("not_a_workspace", `'${String(a.path)}' is not a workspace folder: give an absolute path`);
-      workspace = { kind: "local", label: String(a.path), payer: null, data_as_of: null };
+      workspace = { kind: "local", label: String(a.path), payer: null, data_as_of: null, recovery: [] };
       return workspace;
     case "open_connection":
       await sleep(1200);
-      workspace = { kind: "aws", label: String(a.name), payer: "235004010531", data_as_of: new Date().toISOString() };
+      workspace = { kind: "aws", label: String(a.name), payer: "235004010531", data_as_of: new Date().toISOString(), recovery: [] };
       return workspace;
     case "organization":
       await sleep(ACCOUNTS > 1000 ? 600 : 150);
