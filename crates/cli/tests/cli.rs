@@ -355,3 +355,62 @@ fn exit_codes_say_what_kind_of_failure_it_was() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--workspace DIR"));
 }
+
+/// Reads what the terminal shows until `want` appears (or 20 s pass).
+fn read_until(from: &std::sync::mpsc::Receiver<u8>, seen: &mut Vec<u8>, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !String::from_utf8_lossy(seen).contains(want) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match from.recv_timeout(left) {
+            Ok(b) => seen.push(b),
+            Err(_) => panic!("'{want}' never appeared: {}", String::from_utf8_lossy(seen)),
+        }
+    }
+}
+
+#[test]
+fn the_secret_typed_at_a_terminal_is_not_shown() {
+    use std::io::{Read, Write};
+    let home = tempfile::tempdir().unwrap();
+    // `script` gives the CLI a real terminal (a pty) whose screen is its
+    // stdout; what a user types is echoed there unless the prompt hides it.
+    let cli = format!(
+        "{} connection add by-keys --access-key-id AKIAEXAMPLE --region us-east-1 \
+         --cur-table cur.data --workgroup primary --results s3://bucket/results/",
+        env!("CARGO_BIN_EXE_costcarve")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cli, "/dev/null"])
+        .env("COSTCARVE_CONFIG_DIR", home.path().join("config"))
+        .env("COSTCARVE_DATA_DIR", home.path().join("data"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, screen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut b = [0u8; 1];
+        while stdout.read(&mut b).map(|n| n == 1).unwrap_or(false) {
+            if tx.send(b[0]).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut keys = child.stdin.take().unwrap();
+    read_until(&screen, &mut seen, "secret access key");
+    keys.write_all(b"wJalrXUtnFEMIsecretKEY\n").unwrap();
+    read_until(&screen, &mut seen, "session token");
+    keys.write_all(b"\n").unwrap();
+    drop(keys);
+    let status = child.wait().unwrap();
+    while let Ok(b) = screen.recv_timeout(std::time::Duration::from_millis(200)) {
+        seen.push(b);
+    }
+    let shown = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "{shown}");
+    assert!(!shown.contains("wJalrXUtnFEMIsecretKEY"), "{shown}");
+    let saved = std::fs::read_to_string(home.path().join("config/connections.json")).unwrap();
+    assert!(!saved.contains("wJalrXUtnFEMIsecretKEY"), "{saved}");
+}

@@ -24,24 +24,27 @@ fn print_report(report: &Report) {
     }
 }
 
-/// The secret key (and an optional session token on a second line) from
-/// stdin.
+/// The secret key and an optional session token: typed at a hidden prompt
+/// on a terminal (nothing is echoed), else two lines of stdin.
 fn read_secret() -> Result<(String, Option<String>), OpsError> {
+    let io = |e: std::io::Error| OpsError::new(ErrorCode::Io, format!("reading the secret: {e}"));
+    let missing = || OpsError::invalid("--access-key-id needs the secret access key");
+    let keep = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     if std::io::stdin().is_terminal() {
-        eprintln!("secret access key (not echoed to any file; end with Enter):");
+        let secret = rpassword::prompt_password("secret access key (not shown): ")
+            .map_err(io)
+            .map(keep)?
+            .ok_or_else(missing)?;
+        let token = rpassword::prompt_password("session token (Enter if none): ")
+            .map_err(io)
+            .map(keep)?;
+        return Ok((secret, token));
     }
-    let io = |e: std::io::Error| OpsError::new(ErrorCode::Io, format!("reading stdin: {e}"));
     let mut lines = std::io::stdin().lock().lines();
     let mut line = || -> Result<Option<String>, OpsError> {
-        Ok(lines
-            .next()
-            .transpose()
-            .map_err(io)?
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()))
+        Ok(lines.next().transpose().map_err(io)?.and_then(keep))
     };
-    let secret = line()?
-        .ok_or_else(|| OpsError::invalid("--access-key-id needs the secret access key on stdin"))?;
+    let secret = line()?.ok_or_else(missing)?;
     Ok((secret, line()?))
 }
 
