@@ -259,7 +259,7 @@ pub async fn check(config: &aws_config::SdkConfig, connection: &Connection) -> R
         Err(e) => checks.push(fail(
             "billing views API",
             &crate::error::classify("billing:ListBillingViews", e),
-            "billing:ListBillingViews, billing:GetBillingView, billing:CreateBillingView, billing:UpdateBillingView, billing:DeleteBillingView and billing:ListTagsForResource",
+            "billing:ListBillingViews, billing:GetBillingView, billing:CreateBillingView, billing:UpdateBillingView, billing:DeleteBillingView, billing:ListTagsForResource and billing:ListSourceViewsForBillingView",
             "the billing API is only in the management account: connect to it",
         )),
     }
