@@ -675,36 +675,15 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     billing
         .update_billing_view()
         .arn(&view.arn)
-        .data_filter_expression(
-            aws_sdk_billing::types::Expression::builder()
-                .dimensions(
-                    aws_sdk_billing::types::DimensionValues::builder()
-                        .key(aws_sdk_billing::types::Dimension::LinkedAccount)
-                        .set_values(Some(intruders.clone()))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .data_filter_expression(linked_accounts(&intruders))
         .send()
         .await
         .unwrap();
     p.billing("POST", "/_emulator/settle", "{}");
     let (month, next) = (month_start(&p, 5), month_start(&p, 4)); // not cached yet
                                                                   // The app no longer answers through it ...
-    let err = p.fails(
-        &[
-            "cost",
-            "Acme",
-            "--from",
-            &month,
-            "--to",
-            &next,
-            "--group-by",
-            "account",
-        ],
-        1,
-    );
+    let question = ["--from", &month, "--to", &next, "--group-by", "account"];
+    let err = p.fails(&[&["cost", "Acme"][..], &question].concat(), 1);
     assert!(err.contains("is not healthy"), "{err}");
     // ... while Cost Explorer, asked directly through the view, answers with
     // the intruders' figures: the emulated Cost Explorer computes through the
@@ -719,16 +698,7 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
     assert_same_figures(
         "through a billing view someone pointed at other accounts",
         &serde_json::to_value(&series).unwrap(),
-        &p.cur_sums(&[
-            "--accounts",
-            &intruders_arg,
-            "--from",
-            &month,
-            "--to",
-            &next,
-            "--group-by",
-            "account",
-        ]),
+        &p.cur_sums(&[&["--accounts", &intruders_arg][..], &question].concat()),
     );
     p.cc(&["vi", "repair", "Acme"]);
     assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
@@ -1321,17 +1291,7 @@ async fn a_second_desktop_finds_the_integrations_and_sees_drift_and_concurrent_e
     aws_sdk_billing::Client::new(&conf)
         .update_billing_view()
         .arn(&arn)
-        .data_filter_expression(
-            aws_sdk_billing::types::Expression::builder()
-                .dimensions(
-                    aws_sdk_billing::types::DimensionValues::builder()
-                        .key(aws_sdk_billing::types::Dimension::LinkedAccount)
-                        .values(&globex[0])
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .data_filter_expression(linked_accounts(&globex[..1]))
         .send()
         .await
         .unwrap();

@@ -22,26 +22,22 @@ fn flag(args: &str, name: &str) -> String {
     words[at + 1].to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() {
-    let _env = AWS_ENV.lock().await;
-    let emu = Emulators::up(&["--accounts", "10", "--health-delay-seconds", "0.2"]);
-    // The desktop reaches the payer through the SDK's default chain: the
-    // emulators' endpoints and test credentials, as `up` exported them.
+/// A desktop session on the emulated payer: the SDK's default chain points
+/// at the emulators (as `up` exported them) and a connection "emu" is saved.
+fn session_on(emu: &Emulators, home: &std::path::Path, clock: Arc<dyn Clock>) -> Session {
     for (k, v) in &emu.env {
         if k.starts_with("AWS_") {
             std::env::set_var(k, v);
         }
     }
     std::env::remove_var("AWS_PROFILE");
-    let home = tempfile::tempdir().unwrap();
-    let s = Arc::new(Session::new(
+    let s = Session::new(
         Dirs {
-            config: home.path().join("config"),
-            data: home.path().join("data"),
+            config: home.join("config"),
+            data: home.join("data"),
         },
-        Arc::new(SystemClock),
-    ));
+        clock,
+    );
     let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
     s.add_connection(ConnectionForm {
         name: "emu".into(),
@@ -57,6 +53,15 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
         views_database: Some(flag(args, "--views-database")),
     })
     .unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() {
+    let _env = AWS_ENV.lock().await;
+    let emu = Emulators::up(&["--accounts", "10", "--health-delay-seconds", "0.2"]);
+    let home = tempfile::tempdir().unwrap();
+    let s = Arc::new(session_on(&emu, home.path(), Arc::new(SystemClock)));
     let info = s.open_connection("emu").await.unwrap();
     assert_eq!(info.kind, "aws");
 
@@ -87,17 +92,15 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
     assert_eq!(row.status, "healthy");
 
     let (from, to) = (emu.month_start(3), emu.month_start(1));
-    let chart = s
-        .chart(&ChartRequest {
-            integration: "Acme".into(),
-            kind: "account".into(),
-            from: Some(from.clone()),
-            to: Some(to.clone()),
-            group_by: None,
-            large: false,
-        })
-        .await
-        .unwrap();
+    let by_account = ChartRequest {
+        integration: "Acme".into(),
+        kind: "account".into(),
+        from: Some(from.clone()),
+        to: Some(to.clone()),
+        group_by: None,
+        large: false,
+    };
+    let chart = s.chart(&by_account).await.unwrap();
     let want = emu.cur_sums(&[
         "--accounts",
         &mine.join(","),
@@ -223,17 +226,7 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
     });
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let others = async {
-        let chart = s
-            .chart(&ChartRequest {
-                integration: "Acme".into(),
-                kind: "account".into(),
-                from: Some(from.clone()),
-                to: Some(to.clone()),
-                group_by: None,
-                large: false,
-            })
-            .await
-            .unwrap();
+        let chart = s.chart(&by_account).await.unwrap();
         let listed = s.integrations().await.unwrap();
         (chart, listed)
     };
@@ -295,12 +288,6 @@ impl StepClock {
 async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_final() {
     let _env = AWS_ENV.lock().await;
     let emu = Emulators::up(&["--accounts", "6", "--health-delay-seconds", "0.2"]);
-    for (k, v) in &emu.env {
-        if k.starts_with("AWS_") {
-            std::env::set_var(k, v);
-        }
-    }
-    std::env::remove_var("AWS_PROFILE");
     let moto = &emu.env["COSTCARVE_EMU_MOTO_URL"];
     // Cost Explorer still marks last month estimated (as in the first days
     // of a month, when AWS may restate it).
@@ -311,28 +298,7 @@ async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_fina
     ce_config(r#"{"estimated_until_day": 31}"#);
     let clock = Arc::new(StepClock(std::sync::Mutex::new(SystemClock.now())));
     let home = tempfile::tempdir().unwrap();
-    let s = Session::new(
-        Dirs {
-            config: home.path().join("config"),
-            data: home.path().join("data"),
-        },
-        clock.clone(),
-    );
-    let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
-    s.add_connection(ConnectionForm {
-        name: "emu".into(),
-        profile: None,
-        access_key_id: None,
-        secret_access_key: None,
-        region: Some(flag(args, "--region")),
-        role_arn: None,
-        external_id: None,
-        cur_table: flag(args, "--cur-table"),
-        workgroup: flag(args, "--workgroup"),
-        results: flag(args, "--results"),
-        views_database: Some(flag(args, "--views-database")),
-    })
-    .unwrap();
+    let s = session_on(&emu, home.path(), clock.clone());
     s.open_connection("emu").await.unwrap();
     let org = s.organization(false).await.unwrap();
     let some: Vec<String> = org.accounts.iter().take(2).map(|a| a.id.clone()).collect();
