@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod cost;
+pub mod engine_error;
 pub mod error;
 pub mod files;
 pub mod guard;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, Float64Array, RecordBatch};
@@ -25,9 +26,11 @@ use rust_decimal::Decimal;
 use costcarve_core::cost::{
     first_of_month, CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric,
 };
+use costcarve_core::engine_error::datafusion_failure;
 use costcarve_core::guard::{confine, ConfinedQuery, Target};
 use costcarve_core::integration::VirtualIntegration;
 
+use crate::confined::ConfinedCur;
 use crate::workspace::{CurFlavor, CurLocation, Partitioning};
 use crate::LocalError;
 
@@ -585,43 +588,89 @@ impl SqlEngine {
         Ok(confine(sql, &target)?)
     }
 
-    /// Runs a user's SQL on one integration's data only. The statement is
-    /// planned from the guard's checked AST in a fresh context whose catalog
-    /// holds nothing but this integration's view.
+    /// Runs a user's SQL on one integration's data only, for at most
+    /// `timeout`. The statement is planned from the guard's checked AST in a
+    /// fresh context whose catalog holds nothing but this integration's rows
+    /// ([`ConfinedCur`]: filtered at the scan, before anything the user
+    /// wrote runs). Dropping the returned future stops the query.
     pub async fn sql(
         &self,
         vi: &VirtualIntegration,
         sql: &str,
         max_rows: usize,
+        timeout: Duration,
     ) -> Result<QueryResult, LocalError> {
         let confined = self.confine_local(vi, sql)?;
         let view = vi.view_name();
-        let provider = self.ctx.table_provider(view.as_str()).await.map_err(|e| {
-            LocalError::Engine(format!("the view of '{}' is missing: {e}", vi.name))
-        })?;
+        let cur = self.ctx.table_provider(CUR_TABLE).await?;
+        let accounts = vi.accounts.iter().map(ToString::to_string).collect();
         let scoped = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
-        scoped.register_table(view.as_str(), provider)?;
+        scoped.register_table(view.as_str(), Arc::new(ConfinedCur::new(cur, accounts)))?;
         let statement = confined.into_statement();
+        quiet_query_panics();
         // DataFusion plans recursively; a query at the guard's limits needs
         // more stack than a runtime worker has. Plan and run it on a thread
         // of its own with a large stack, so no accepted query can abort the
-        // process.
+        // process; a panic there ends the query, not the app.
         let (tx, rx) = futures::channel::oneshot::channel();
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
         std::thread::Builder::new()
-            .name("costcarve-sql".into())
+            .name(SQL_THREAD.into())
             .stack_size(SQL_THREAD_STACK)
             .spawn(move || {
-                let result = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| LocalError::Engine(e.to_string()))
-                    .and_then(|rt| rt.block_on(run_scoped(scoped, statement, max_rows)));
+                let run = || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| LocalError::Engine(e.to_string()))?;
+                    rt.block_on(async move {
+                        tokio::select! {
+                            r = run_scoped(scoped, statement, max_rows) => r,
+                            // The caller is gone (timeout, cancel): stop.
+                            _ = stopped => Err(LocalError::Engine("the query was stopped".into())),
+                        }
+                    })
+                };
+                let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                    Ok(result) => result,
+                    Err(_) => Err(LocalError::QueryFailed(
+                        "the engine failed on this query (an internal error); nothing else was affected"
+                            .into(),
+                    )),
+                };
                 let _ = tx.send(result);
             })
             .map_err(|e| LocalError::Engine(format!("cannot start the query thread: {e}")))?;
-        rx.await
-            .map_err(|_| LocalError::Engine("the query thread stopped without an answer".into()))?
+        // Dropped on return (answer, timeout) or when this future is dropped
+        // (cancel): the query thread then stops.
+        let _stop = stop;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(LocalError::QueryFailed(
+                "the engine stopped without an answer (an internal error)".into(),
+            )),
+            Err(_) => Err(LocalError::Timeout(timeout.as_secs())),
+        }
     }
+}
+
+/// Name of the threads confined queries run on.
+const SQL_THREAD: &str = "costcarve-sql";
+
+/// A panic on a query thread prints one line without the panic's message
+/// (it can hold values of the data); other threads keep the usual report.
+fn quiet_query_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some(SQL_THREAD) {
+                eprintln!("the query engine failed on a query (internal error); the query was stopped");
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// A cost query's SQL: group on the raw key expressions (cheap to hash) in
@@ -670,7 +719,12 @@ async fn run_scoped(
         .await?;
     let df = scoped.execute_logical_plan(plan).await?;
     let schema = df.schema().clone();
-    let batches = df.limit(0, Some(max_rows + 1))?.collect().await?;
+    // Planning reads the query and the schema only; its errors are kept.
+    // Running reads the data: its errors are told without their values.
+    let physical = df.limit(0, Some(max_rows + 1))?.create_physical_plan().await?;
+    let batches = datafusion::physical_plan::collect(physical, scoped.task_ctx())
+        .await
+        .map_err(|e| LocalError::QueryFailed(datafusion_failure(&e.to_string())))?;
     let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut rows = Vec::new();
     for b in &batches {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod engine;
 pub mod workspace;
 
+mod confined;
 mod local_workspace;
 mod rollup;
 
@@ -21,7 +22,7 @@ use costcarve_core::guard::GuardError;
 use costcarve_core::integration::IntegrationError;
 
 pub use engine::{view_ddl, QueryResult, RollupStatus, SqlEngine};
-pub use local_workspace::{LocalWorkspace, LOCAL_DATABASE};
+pub use local_workspace::{LocalWorkspace, DEFAULT_SQL_TIMEOUT, LOCAL_DATABASE};
 
 /// Everything that can go wrong in a local workspace.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,13 @@ pub enum LocalError {
     /// (another window or the CLI): the change was not applied.
     #[error("the integrations in {} were changed elsewhere since this workspace read them; your change was not applied. They are shown as saved now: review them and apply your change again", .0.display())]
     ChangedElsewhere(PathBuf),
+    /// A user's query failed while running; the message names the problem
+    /// and holds no value of the data.
+    #[error("the query failed: {0}")]
+    QueryFailed(String),
+    /// A user's query ran past its time limit and was stopped.
+    #[error("the query ran longer than its time limit of {0} s and was stopped; filter or aggregate earlier, or allow it more time")]
+    Timeout(u64),
 }
 
 impl LocalError {
@@ -112,8 +120,10 @@ impl Coded for LocalError {
             LocalError::AlreadyAWorkspace(_) => ErrorCode::InvalidInput,
             LocalError::Io { .. } => ErrorCode::Io,
             LocalError::Corrupt { .. } => ErrorCode::Io,
-            LocalError::Engine(_) => ErrorCode::Engine,
             LocalError::ChangedElsewhere(_) => ErrorCode::Conflict,
+            LocalError::Engine(_) | LocalError::QueryFailed(_) | LocalError::Timeout(_) => {
+                ErrorCode::Engine
+            }
         }
     }
 

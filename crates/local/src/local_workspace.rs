@@ -36,6 +36,9 @@ pub struct LocalWorkspace {
     rollup: Option<crate::engine::RollupStatus>,
 }
 
+/// How long a user's query may run on the local engine unless told otherwise.
+pub const DEFAULT_SQL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl LocalWorkspace {
     /// Opens the workspace in `dir` and re-creates the integrations' views.
     pub async fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -225,15 +228,28 @@ impl LocalWorkspace {
         self.engine.cost(&vi, q).await
     }
 
-    /// Runs a user's SQL confined to one integration.
+    /// Runs a user's SQL confined to one integration, for at most
+    /// [`DEFAULT_SQL_TIMEOUT`].
     pub async fn sql(
         &self,
         name: &str,
         sql: &str,
         max_rows: usize,
     ) -> Result<QueryResult, LocalError> {
+        self.sql_within(name, sql, max_rows, DEFAULT_SQL_TIMEOUT)
+            .await
+    }
+
+    /// Runs a user's SQL confined to one integration, for at most `timeout`.
+    pub async fn sql_within(
+        &self,
+        name: &str,
+        sql: &str,
+        max_rows: usize,
+        timeout: std::time::Duration,
+    ) -> Result<QueryResult, LocalError> {
         let vi = self.integration(name)?;
-        self.engine.sql(&vi, sql, max_rows).await
+        self.engine.sql(&vi, sql, max_rows, timeout).await
     }
 
     /// The Athena (Trino) text this query would be sent as, re-parsed and
