@@ -491,7 +491,7 @@ _DUCK_ERRORS = [
      "'{0}' must be an aggregate expression or appear in GROUP BY clause"),
     (re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?([^\"\s]+)\"? does not exist"), "FUNCTION_NOT_FOUND",
      "Function '{0}' not registered"),
-    (re.compile(r"Could not convert string '([^']*)' to"), "INVALID_CAST_ARGUMENT", "Value cannot be cast: {0}"),
+    (re.compile(r"Could not convert string '([^']*)' to (\w+)"), "INVALID_CAST_ARGUMENT", "Cannot cast '{0}' to {1}"),
     (re.compile(r"Conversion Error: (.*)"), "INVALID_CAST_ARGUMENT", "{0}"),
     (re.compile(r"Division by zero"), "DIVISION_BY_ZERO", "Division by zero"),
     (re.compile(r"Binder Error: (.*)"), "SYNTAX_ERROR", "{0}"),
@@ -499,11 +499,21 @@ _DUCK_ERRORS = [
 ]
 
 
+# DuckDB's names of the types a cast fails to, as Trino (Athena) names them.
+_TRINO_TYPES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT",
+                "INTEGER": "INT", "FLOAT": "REAL", "DOUBLE": "DOUBLE", "DATE": "DATE",
+                "TIMESTAMP": "TIMESTAMP", "BOOLEAN": "BOOLEAN"}
+
+
 def _duck_reason(err: Exception) -> str:
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     for rx, code, template in _DUCK_ERRORS:
         m = rx.search(text)
         if m:
+            if code == "INVALID_CAST_ARGUMENT" and len(m.groups()) == 2:
+                # Athena's own words, value quoted, Trino's type name, no position.
+                value, duck_type = m.groups()
+                return f"{code}: {template.format(value, _TRINO_TYPES.get(duck_type.upper(), duck_type.upper()))}"
             return f"{code}: line 1:1: {template.format(*m.groups())}"
     return f"GENERIC_INTERNAL_ERROR: {text}"
 

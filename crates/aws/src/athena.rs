@@ -12,6 +12,15 @@ use costcarve_core::query::QueryResult;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{classify, AwsError};
+use costcarve_core::engine_error::athena_failure;
+
+/// How a failed query's reason is told: DDL's as Athena gives it (it quotes
+/// only the app's own SQL), a user query's without values of the data.
+#[derive(Debug, Clone, Copy)]
+enum Reason {
+    AsIs,
+    WithoutData,
+}
 
 /// Where an integration's SQL runs and its view lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +231,7 @@ impl Athena {
         id: &str,
         timeout: Duration,
         cancel: &CancellationToken,
+        told: Reason,
     ) -> Result<Finished, AwsError> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
@@ -253,12 +263,18 @@ impl Athena {
                     })
                 }
                 Some(QueryExecutionState::Failed) | Some(QueryExecutionState::Cancelled) => {
-                    let reason = status
+                    let raw = status
                         .and_then(|s| s.state_change_reason())
                         .unwrap_or("no reason given");
-                    return Err(AwsError::Invalid(format!(
-                        "Athena query {id} failed: {reason}"
-                    )));
+                    return Err(match told {
+                        Reason::AsIs => {
+                            AwsError::Invalid(format!("Athena query {id} failed: {raw}"))
+                        }
+                        Reason::WithoutData => AwsError::QueryFailed(format!(
+                            "Athena query {id} failed: {}",
+                            athena_failure(raw)
+                        )),
+                    });
                 }
                 _ => {}
             }
@@ -283,7 +299,9 @@ impl Athena {
     /// Runs DDL and waits for it; on failure, Athena's reason is the error.
     pub async fn run(&self, sql: &str, timeout: Duration) -> Result<Execution, AwsError> {
         let id = self.start(sql).await?;
-        let done = self.wait(&id, timeout, &CancellationToken::new()).await?;
+        let done = self
+            .wait(&id, timeout, &CancellationToken::new(), Reason::AsIs)
+            .await?;
         Ok(Execution {
             query: if done.query.is_empty() {
                 sql.to_string()
@@ -297,16 +315,19 @@ impl Athena {
     /// Runs a query (already confined by the guard) and reads at most
     /// `max_rows` rows: from GetQueryResults pages (1,000 rows each), or,
     /// when more than one page is wanted, from the result CSV Athena wrote
-    /// to S3. `cancel` stops the query (StopQueryExecution).
+    /// to S3. `cancel` stops the query (StopQueryExecution), and so does
+    /// `timeout`. A failure is told without Athena's text when that text
+    /// can quote values of the data.
     pub async fn query(
         &self,
         sql: &str,
         max_rows: usize,
         s3: &aws_sdk_s3::Client,
         cancel: &CancellationToken,
+        timeout: Duration,
     ) -> Result<QueryAnswer, AwsError> {
         let id = self.start(sql).await?;
-        let done = self.wait(&id, QUERY_TIMEOUT, cancel).await?;
+        let done = self.wait(&id, timeout, cancel, Reason::WithoutData).await?;
         let first = self.results_page(&id, None).await?;
         let columns = first.columns.clone();
         let more = first.next.is_some();

@@ -38,6 +38,10 @@ pub enum AwsError {
         /// How long.
         seconds: u64,
     },
+    /// A user's query failed on Athena; the message holds no value of the
+    /// data.
+    #[error("{0}")]
+    QueryFailed(String),
     /// The user stopped it.
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -54,6 +58,7 @@ impl Coded for AwsError {
             AwsError::Conflict(_) => ErrorCode::Conflict,
             AwsError::Unhealthy(_) => ErrorCode::NotHealthy,
             AwsError::Cancelled(_) => ErrorCode::Cancelled,
+            AwsError::QueryFailed(_) => ErrorCode::Engine,
             AwsError::AccessDenied(_)
             | AwsError::Quota(_)
             | AwsError::Throttled(_)

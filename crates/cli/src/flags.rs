@@ -100,6 +100,10 @@ pub(crate) enum Command {
         /// Most rows to print.
         #[arg(long, default_value_t = 10_000)]
         max_rows: usize,
+        /// Stop the query after this many seconds (default: 60 on the local
+        /// engine, 1800 on Athena).
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: Option<u64>,
     },
     /// Draw an integration's costs to an SVG or PNG file.
     Chart {

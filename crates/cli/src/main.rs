@@ -145,9 +145,10 @@ async fn run(cli: &Cli) -> Result<(), OpsError> {
             json,
             explain,
             max_rows,
+            timeout,
         } => {
             let ws = open(cli).await?;
-            cmd::sql::run(&ws, name, query, *json, *explain, *max_rows).await
+            cmd::sql::run(&ws, name, query, *json, *explain, *max_rows, *timeout).await
         }
         Command::Chart { .. } => cmd::chart::run(&open(cli).await?, &cli.command).await,
     }

@@ -12,11 +12,44 @@
 /// Types a message may name (SQL and Arrow spellings, compared ASCII
 /// case-insensitively).
 const TYPES: &[&str] = &[
-    "tinyint", "smallint", "integer", "int", "bigint", "real", "double", "float", "decimal",
-    "varchar", "char", "boolean", "date", "timestamp", "time", "interval", "varbinary", "json",
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
-    "float32", "float64", "utf8", "largeutf8", "utf8view", "binary", "date32", "date64",
-    "decimal128", "decimal256", "null",
+    "tinyint",
+    "smallint",
+    "integer",
+    "int",
+    "bigint",
+    "real",
+    "double",
+    "float",
+    "decimal",
+    "varchar",
+    "char",
+    "boolean",
+    "date",
+    "timestamp",
+    "time",
+    "interval",
+    "varbinary",
+    "json",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "utf8",
+    "largeutf8",
+    "utf8view",
+    "binary",
+    "date32",
+    "date64",
+    "decimal128",
+    "decimal256",
+    "null",
 ];
 
 /// The type named right after `marker` in `raw` (e.g. `to INT`), if it is
@@ -122,7 +155,9 @@ pub fn athena_failure(raw: &str) -> String {
                 .to_string()
         }
         "" => WITHHELD.to_string(),
-        other => format!("{other} (Athena's message is not shown because it can quote values of the data)"),
+        other => format!(
+            "{other} (Athena's message is not shown because it can quote values of the data)"
+        ),
     }
 }
 
@@ -143,8 +178,10 @@ mod tests {
             let told = datafusion_failure(&raw);
             assert!(!told.contains(id) && !told.contains("Borealis"), "{told}");
         }
-        assert!(datafusion_failure("Cast error: Cannot cast string 'x' to value of Int32 type")
-            .contains("CAST to INT32"));
+        assert!(
+            datafusion_failure("Cast error: Cannot cast string 'x' to value of Int32 type")
+                .contains("CAST to INT32")
+        );
         for raw in [
             format!("INVALID_CAST_ARGUMENT: Cannot cast '{id}' to INT"),
             format!("DIVISION_BY_ZERO: Division by zero {id}"),

@@ -665,7 +665,9 @@ fn quiet_query_panics() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if std::thread::current().name() == Some(SQL_THREAD) {
-                eprintln!("the query engine failed on a query (internal error); the query was stopped");
+                eprintln!(
+                    "the query engine failed on a query (internal error); the query was stopped"
+                );
             } else {
                 previous(info);
             }
@@ -721,7 +723,10 @@ async fn run_scoped(
     let schema = df.schema().clone();
     // Planning reads the query and the schema only; its errors are kept.
     // Running reads the data: its errors are told without their values.
-    let physical = df.limit(0, Some(max_rows + 1))?.create_physical_plan().await?;
+    let physical = df
+        .limit(0, Some(max_rows + 1))?
+        .create_physical_plan()
+        .await?;
     let batches = datafusion::physical_plan::collect(physical, scoped.task_ctx())
         .await
         .map_err(|e| LocalError::QueryFailed(datafusion_failure(&e.to_string())))?;

@@ -2,4 +2,5 @@
 //! the workspace's operations and the SQL escape suite.
 
 mod escape;
+mod hardening;
 mod workspace;

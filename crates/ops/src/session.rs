@@ -507,7 +507,9 @@ impl Session {
         let result = async {
             let ws = self.ensure_open().await?;
             let executed = ws.explain(integration, sql).await?;
-            let answer = ws.sql(integration, sql, max_rows as usize, &cancel).await?;
+            let answer = ws
+                .sql(integration, sql, max_rows as usize, None, &cancel)
+                .await?;
             Ok(QueryRows {
                 columns: answer.result.columns,
                 rows: answer.result.rows,

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -535,18 +536,21 @@ impl Workspace {
         }
     }
 
-    /// Runs a user's SQL confined to one integration; `cancel` stops it.
+    /// Runs a user's SQL confined to one integration; `cancel` stops it,
+    /// and so does `timeout` (default: 60 s locally, 30 min on Athena).
     pub async fn sql(
         &self,
         name: &str,
         sql: &str,
         max_rows: usize,
+        timeout: Option<Duration>,
         cancel: &CancellationToken,
     ) -> Result<SqlAnswer> {
         match &self.kind {
             Kind::Local { ws, .. } => {
+                let timeout = timeout.unwrap_or(costcarve_local::DEFAULT_SQL_TIMEOUT);
                 let result = tokio::select! {
-                    r = ws.sql(name, sql, max_rows) => r?,
+                    r = ws.sql_within(name, sql, max_rows, timeout) => r?,
                     _ = cancel.cancelled() => return Err(OpsError::cancelled()),
                 };
                 Ok(SqlAnswer {
@@ -555,7 +559,7 @@ impl Workspace {
                 })
             }
             Kind::Aws(ws) => {
-                let answer = ws.sql(name, sql, max_rows, cancel).await?;
+                let answer = ws.sql(name, sql, max_rows, timeout, cancel).await?;
                 Ok(SqlAnswer {
                     result: answer.result,
                     athena: Some(AthenaRun {

@@ -22,19 +22,22 @@ impl AwsWorkspace {
     }
 
     /// Runs a user's query on Athena, confined to the integration's view,
-    /// in the connection's workgroup; `cancel` stops it.
+    /// in the connection's workgroup; `cancel` stops it, and so does
+    /// `timeout` (default [`crate::athena::QUERY_TIMEOUT`]).
     pub async fn sql(
         &self,
         name: &str,
         sql: &str,
         max_rows: usize,
+        timeout: Option<std::time::Duration>,
         cancel: &CancellationToken,
     ) -> Result<QueryAnswer, WorkspaceError> {
         let m = self.healthy(name).await?;
         let confined = guard::confine(sql, &self.target(&m)?)?;
+        let timeout = timeout.unwrap_or(crate::athena::QUERY_TIMEOUT);
         Ok(self
             .athena
-            .query(confined.text(), max_rows, &self.s3, cancel)
+            .query(confined.text(), max_rows, &self.s3, cancel, timeout)
             .await?)
     }
 }

@@ -1,6 +1,8 @@
 //! `costcarve sql`: a user's query, confined to one integration; Ctrl-C
 //! stops it.
 
+use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
 
 use costcarve_ops::{OpsError, Workspace};
@@ -14,6 +16,7 @@ pub(crate) async fn run(
     json: bool,
     explain: bool,
     max_rows: usize,
+    timeout: Option<u64>,
 ) -> Result<(), OpsError> {
     if explain {
         out(&ws.explain(name, query).await?);
@@ -27,7 +30,8 @@ pub(crate) async fn run(
             on_ctrl_c.cancel();
         }
     });
-    let answer = ws.sql(name, query, max_rows, &cancel).await?;
+    let timeout = timeout.map(Duration::from_secs);
+    let answer = ws.sql(name, query, max_rows, timeout, &cancel).await?;
     if let Some(run) = &answer.athena {
         eprintln!(
             "Athena query {}: {} bytes scanned{}",
