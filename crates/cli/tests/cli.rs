@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn costcarve(ws: &Path, args: &[&str]) -> Output {
+pub(crate) fn costcarve(ws: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_costcarve"))
         .arg("--workspace")
         .arg(ws)
@@ -16,7 +16,7 @@ fn costcarve(ws: &Path, args: &[&str]) -> Output {
         .expect("costcarve runs")
 }
 
-fn ok(ws: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(ws: &Path, args: &[&str]) -> String {
     let out = costcarve(ws, args);
     assert!(
         out.status.success(),
@@ -26,7 +26,7 @@ fn ok(ws: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn fails(ws: &Path, args: &[&str], code: i32) -> String {
+pub(crate) fn fails(ws: &Path, args: &[&str], code: i32) -> String {
     let out = costcarve(ws, args);
     assert_eq!(
         out.status.code(),
@@ -40,7 +40,7 @@ fn fails(ws: &Path, args: &[&str], code: i32) -> String {
     err
 }
 
-fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
+pub(crate) fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("ws");
     let out = Command::new(env!("CARGO_BIN_EXE_costcarve"))
@@ -70,7 +70,7 @@ fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
     (tmp, ws)
 }
 
-fn ids_of(ws: &Path, customer: &str) -> Vec<String> {
+pub(crate) fn ids_of(ws: &Path, customer: &str) -> Vec<String> {
     let accounts: Value = serde_json::from_str(&ok(ws, &["accounts", "--json"])).unwrap();
     accounts
         .as_array()

@@ -3,3 +3,4 @@
 
 mod aws;
 mod cli;
+mod hardening;
