@@ -1845,3 +1845,89 @@ async fn every_tamper_of_a_healthy_integration_is_seen_refused_and_repaired() {
     // Globex was never touched and stayed healthy throughout.
     assert_eq!(show(&p, "Globex")["status"]["state"], "healthy");
 }
+
+/// Issue 14 on Athena: the evaluation order cannot be forced there, so a
+/// failed query's reason is the defence. Athena quotes the value a cast
+/// failed on; through an integration the CLI names the failure and shows
+/// no account id or name. The app's own time limit stops a slow query on
+/// Athena too.
+#[tokio::test]
+async fn athena_failures_show_no_values_and_the_time_limit_stops_the_query() {
+    let p = Payer::up(&["--accounts", "4", "--health-delay-seconds", "0.2"]);
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let ids = p.customer_accounts(&customer_of(&accounts, 0));
+    p.cc(&["vi", "create", "Acme", "--accounts", &ids.join(",")]);
+    let values: Vec<String> = accounts
+        .iter()
+        .flat_map(|a| [a["id"].as_str(), a["name"].as_str()])
+        .flatten()
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect();
+
+    let query = "SELECT CAST(line_item_usage_account_id AS INT) AS n FROM cur";
+    let err = p.fails(&["sql", "Acme", query], 1);
+    assert!(err.contains("a CAST to INT failed"), "{err}");
+    let shown: Vec<&String> = values.iter().filter(|v| err.contains(v.as_str())).collect();
+    assert!(shown.is_empty(), "{err} shows {shown:?}");
+    // What Athena said quoted an account id.
+    let conf = sdk_config(&p.emu.env["COSTCARVE_EMU_MOTO_URL"]).await;
+    let athena = aws_sdk_athena::Client::new(&conf);
+    let listed = athena
+        .list_query_executions()
+        .work_group("costcarve")
+        .send()
+        .await
+        .unwrap();
+    let mut raw = None;
+    for id in listed.query_execution_ids() {
+        let q = athena
+            .get_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await
+            .unwrap();
+        let q = q.query_execution().unwrap();
+        if q.query()
+            .unwrap_or_default()
+            .contains("CAST(line_item_usage_account_id AS INT)")
+        {
+            raw = q
+                .status()
+                .and_then(|s| s.state_change_reason())
+                .map(String::from);
+        }
+    }
+    let raw = raw.expect("the failed execution");
+    assert!(
+        raw.starts_with("INVALID_CAST_ARGUMENT: Cannot cast '") && raw.ends_with("' to INT"),
+        "{raw}"
+    );
+    assert!(values.iter().any(|v| raw.contains(v.as_str())), "{raw}");
+
+    // A slow query ends at the app's time limit; Athena is told to stop.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/athena-faults",
+        r#"{"match": "count\\(\\*\\)", "times": 1, "running_ms": 20000}"#,
+    );
+    let started = Instant::now();
+    let err = p.fails(
+        &["sql", "Acme", "SELECT count(*) FROM cur", "--timeout", "2"],
+        1,
+    );
+    assert!(err.contains("timed out after 2 s"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let states: Vec<String> = p
+        .athena_executions()
+        .await
+        .into_iter()
+        .filter(|(q, _)| q.contains("count(*)"))
+        .map(|(_, state)| state)
+        .collect();
+    assert_eq!(states, ["CANCELLED"]);
+}
