@@ -133,7 +133,8 @@ async fn movers(session: State<'_, Session>, integration: String) -> Reply<Mover
     reply(session.movers(&integration).await)
 }
 
-/// Runs confined SQL.
+/// Runs confined SQL, stopped after `timeout_seconds` (the engine's
+/// default when `null`).
 #[tauri::command]
 #[specta::specta]
 async fn run_query(
@@ -141,8 +142,13 @@ async fn run_query(
     integration: String,
     sql: String,
     max_rows: u32,
+    timeout_seconds: Option<u32>,
 ) -> Reply<QueryRows> {
-    reply(session.query(&integration, &sql, max_rows).await)
+    reply(
+        session
+            .query_within(&integration, &sql, max_rows, timeout_seconds)
+            .await,
+    )
 }
 
 /// Stops the running query.

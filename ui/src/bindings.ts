@@ -30,8 +30,11 @@ export const commands = {
 	chart: (request: ChartRequest_Deserialize) => typedError<ChartView_Serialize, IpcError>(__TAURI_INVOKE("chart", { request })),
 	/**  Top movers month over month. */
 	movers: (integration: string) => typedError<MoversView, IpcError>(__TAURI_INVOKE("movers", { integration })),
-	/**  Runs confined SQL. */
-	runQuery: (integration: string, sql: string, maxRows: number) => typedError<QueryRows, IpcError>(__TAURI_INVOKE("run_query", { integration, sql, maxRows })),
+	/**
+	 *  Runs confined SQL, stopped after `timeout_seconds` (the engine's
+	 *  default when `null`).
+	 */
+	runQuery: (integration: string, sql: string, maxRows: number, timeoutSeconds: number | null) => typedError<QueryRows, IpcError>(__TAURI_INVOKE("run_query", { integration, sql, maxRows, timeoutSeconds })),
 	/**  Stops the running query. */
 	cancelQuery: () => __TAURI_INVOKE<boolean>("cancel_query"),
 	/**

@@ -498,6 +498,27 @@ impl Session {
     /// Runs a user's SQL confined to one integration; [`Self::cancel_query`]
     /// stops it.
     pub async fn query(&self, integration: &str, sql: &str, max_rows: u32) -> Result<QueryRows> {
+        self.query_within(integration, sql, max_rows, None).await
+    }
+
+    /// [`Self::query`] with the user's time limit in seconds (1 to 86,400;
+    /// `None`: the engine's default).
+    pub async fn query_within(
+        &self,
+        integration: &str,
+        sql: &str,
+        max_rows: u32,
+        timeout_seconds: Option<u32>,
+    ) -> Result<QueryRows> {
+        let timeout = match timeout_seconds {
+            None => None,
+            Some(s @ 1..=86_400) => Some(std::time::Duration::from_secs(s.into())),
+            Some(_) => {
+                return Err(OpsError::invalid(
+                    "the query time limit must be 1 to 86400 seconds",
+                ))
+            }
+        };
         let cancel = CancellationToken::new();
         let number = self.next_query.fetch_add(1, Ordering::Relaxed);
         self.running
@@ -508,7 +529,7 @@ impl Session {
             let ws = self.ensure_open().await?;
             let executed = ws.explain(integration, sql).await?;
             let answer = ws
-                .sql(integration, sql, max_rows as usize, None, &cancel)
+                .sql(integration, sql, max_rows as usize, timeout, &cancel)
                 .await?;
             Ok(QueryRows {
                 columns: answer.result.columns,

@@ -366,4 +366,56 @@ async fn a_first_start_that_was_interrupted_does_not_block_the_next() {
     assert!(demo.join("costcarve-workspace.json").exists());
     assert!(!home.path().join("data/demo.partial").exists());
     assert!(s.organization(false).await.unwrap().accounts.len() > 20);
+
+/// The desktop's query time limit: out of range is invalid input; a query
+/// that would run forever stops at it with the engine's code, and the
+/// session answers the next query.
+#[tokio::test]
+async fn a_query_stops_at_the_time_limit_the_desktop_sets() {
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    let org = s.organization(false).await.unwrap();
+    let acme: Vec<String> = org
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.tags
+                .iter()
+                .any(|(k, v)| k == "customer" && v == "acme-retail")
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    s.create_integration("Acme Retail", &acme, false)
+        .await
+        .unwrap();
+    for bad in [0, 86_401] {
+        let err = s
+            .query_within("Acme Retail", "SELECT 1", 10, Some(bad))
+            .await
+            .unwrap_err();
+        assert_eq!(code(err), "invalid_input");
+    }
+    let started = std::time::Instant::now();
+    let err = s
+        .query_within(
+            "Acme Retail",
+            "SELECT count(*) FROM cur a, cur b, cur c",
+            10,
+            Some(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let wire = IpcError::from(err);
+    assert_eq!(wire.code.as_str(), "engine");
+    assert!(
+        wire.message.contains("time limit of 1 s"),
+        "{}",
+        wire.message
+    );
+    let rows = s
+        .query_within("Acme Retail", "SELECT count(*) AS n FROM cur", 10, Some(30))
+        .await
+        .unwrap();
+    assert_eq!(rows.rows.len(), 1);
 }

@@ -101,7 +101,9 @@ describe("api", () => {
       data: { columns: [], rows: [], truncated: false, executed_sql: "" },
     });
     await api.runQuery("Acme", "SELECT 1");
-    expect(mocked.runQuery).toHaveBeenCalledWith("Acme", "SELECT 1", QUERY_MAX_ROWS);
+    expect(mocked.runQuery).toHaveBeenCalledWith("Acme", "SELECT 1", QUERY_MAX_ROWS, null);
+    await api.runQuery("Acme", "SELECT 1", 10, 5);
+    expect(mocked.runQuery).toHaveBeenLastCalledWith("Acme", "SELECT 1", 10, 5);
   });
 
   it("cancelQuery returns the plain boolean and wraps a failure", async () => {

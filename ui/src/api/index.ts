@@ -126,8 +126,9 @@ export const api = {
   exportChart: (request: ChartRequest, format: "png" | "svg" | "csv") =>
     unwrap(commands.exportChart(request, format)),
 
-  runQuery: (integration: string, sql: string, maxRows: number = QUERY_MAX_ROWS) =>
-    unwrap(commands.runQuery(integration, sql, maxRows)),
+  /** `timeoutSeconds`: the query's time limit; `null` for the engine's default. */
+  runQuery: (integration: string, sql: string, maxRows: number = QUERY_MAX_ROWS, timeoutSeconds: number | null = null) =>
+    unwrap(commands.runQuery(integration, sql, maxRows, timeoutSeconds)),
   /** Whether a running query was told to stop. */
   cancelQuery: async (): Promise<boolean> => {
     try {
