@@ -186,7 +186,7 @@ mod tests {
             format!("INVALID_CAST_ARGUMENT: Cannot cast '{id}' to INT"),
             format!("DIVISION_BY_ZERO: Division by zero {id}"),
             format!("GENERIC_INTERNAL_ERROR: {id}"),
-            format!("{id}"),
+            id.to_string(),
         ] {
             let told = athena_failure(&raw);
             assert!(!told.contains(id), "{told}");
