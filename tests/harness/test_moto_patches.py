@@ -273,6 +273,8 @@ def test_other_queries_run_on_the_cur_and_write_their_csv(emu, aws):
     ("SELECT 1; SELECT 2", "INVALID_INPUT: Only one sql statement is allowed"),
     (f"INSERT INTO {CUR_TABLE} VALUES (1)", "NOT_SUPPORTED: "),
     (f"SELECT no_such_fn(1) FROM {CUR_TABLE}", "FUNCTION_NOT_FOUND: "),
+    # Athena quotes the value a cast failed on (what CostCarve must not show).
+    ("SELECT CAST('123456789012' AS INT)", "INVALID_CAST_ARGUMENT: Cannot cast '123456789012' to INT"),
 ])
 def test_queries_athena_refuses_end_failed_with_its_reasons(emu, aws, sql, reason):
     athena = aws("athena")

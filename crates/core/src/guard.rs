@@ -32,6 +32,15 @@
 //! failure), and the operators along any nesting path (a chain such as
 //! `1+1+...` is parsed without recursion but makes a tree as deep as it is
 //! long, which overflows the stack of whoever walks, prints or drops it).
+//! What backtracking is left (a `(` in FROM is read as a derived table, then
+//! as a nested join) is metered: the parser gets a budget of steps linear in
+//! the input and the query is refused when it is spent; and a query has at
+//! most [`MAX_TOKENS`] tokens. The worst input we could build takes well
+//! under 100 ms (`examples/guard_worst_case.rs`).
+//!
+//! What a query computes is allow-listed like what it reads
+//! ([`functions`]): functions, cast types, operators, literal kinds and
+//! window frame bounds; anything else is refused by name.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -49,7 +58,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Tokenizer, Whitespace};
 
-mod functions;
+pub mod functions;
 
 pub use functions::allowed_functions;
 
