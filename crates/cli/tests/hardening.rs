@@ -31,7 +31,10 @@ fn outside(ws: &std::path::Path, acme: &[String]) -> Vec<String> {
 fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
     let (_tmp, ws) = demo();
     let acme = ids_of(&ws, "acme-retail");
-    ok(&ws, &["vi", "create", "Acme", "--accounts", &acme.join(",")]);
+    ok(
+        &ws,
+        &["vi", "create", "Acme", "--accounts", &acme.join(",")],
+    );
     let others = outside(&ws, &acme);
     assert!(others.len() > 20, "{others:?}");
 
@@ -57,7 +60,10 @@ fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
         ],
         3,
     );
-    assert!(err.contains("window frame bound 18446744073709551615"), "{err}");
+    assert!(
+        err.contains("window frame bound 18446744073709551615"),
+        "{err}"
+    );
 
     // Took the guard 52 s: answered at once.
     let mut nested = "SELECT * FROM cur".to_string();
@@ -67,7 +73,11 @@ fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
     let started = Instant::now();
     let err = fails(&ws, &["sql", "Acme", &nested], 3);
     assert!(err.contains("too complex"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Ran with no end: stopped at the time limit.
     let started = Instant::now();
@@ -83,7 +93,11 @@ fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
         1,
     );
     assert!(err.contains("time limit of 2 s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     let out = costcarve(&ws, &["sql", "Acme", "SELECT 1", "--timeout", "0"]);
     assert_eq!(out.status.code(), Some(2));
 
@@ -117,13 +131,24 @@ fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
 fn explain_prints_numbers_as_trino_reads_them() {
     let (_tmp, ws) = demo();
     let acme = ids_of(&ws, "acme-retail");
-    ok(&ws, &["vi", "create", "Acme", "--accounts", &acme.join(",")]);
+    ok(
+        &ws,
+        &["vi", "create", "Acme", "--accounts", &acme.join(",")],
+    );
     let out = ok(
         &ws,
-        &["sql", "Acme", "SELECT 0x41 AS a, 1_000 AS b FROM cur", "--explain"],
+        &[
+            "sql",
+            "Acme",
+            "SELECT 0x41 AS a, 1_000 AS b FROM cur",
+            "--explain",
+        ],
     );
     assert!(out.starts_with("SELECT 65 AS a, 1000 AS b FROM "), "{out}");
-    let out = ok(&ws, &["sql", "Acme", "SELECT 0x41 AS a, 1_000 AS b", "--json"]);
+    let out = ok(
+        &ws,
+        &["sql", "Acme", "SELECT 0x41 AS a, 1_000 AS b", "--json"],
+    );
     let rows: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rows["rows"][0], serde_json::json!(["65", "1000"]));
     for (query, named) in [

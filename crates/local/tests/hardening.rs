@@ -60,7 +60,7 @@ impl Fixture {
                 .single()
                 .expect("time"),
         ));
-        let mut ws = LocalWorkspace::open(&root, clock).await.expect("open");
+        let ws = LocalWorkspace::open(&root, clock).await.expect("open");
         ws.create_integration(NewIntegration {
             name: ACME.to_string(),
             accounts: acme_ids.clone(),

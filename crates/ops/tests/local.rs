@@ -366,6 +366,7 @@ async fn a_first_start_that_was_interrupted_does_not_block_the_next() {
     assert!(demo.join("costcarve-workspace.json").exists());
     assert!(!home.path().join("data/demo.partial").exists());
     assert!(s.organization(false).await.unwrap().accounts.len() > 20);
+}
 
 /// The desktop's query time limit: out of range is invalid input; a query
 /// that would run forever stops at it with the engine's code, and the
