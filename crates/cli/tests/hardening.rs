@@ -64,6 +64,20 @@ fn confined_sql_refuses_what_could_abort_and_stops_what_would_hang() {
         err.contains("window frame bound 18446744073709551615"),
         "{err}"
     );
+    // Aborted the process (a 34 GB buffer allocated up front): refused.
+    let err = fails(
+        &ws,
+        &[
+            "sql",
+            "Acme",
+            "SELECT approx_percentile_cont(line_item_unblended_cost, 0.5, 2147483647) FROM cur",
+        ],
+        3,
+    );
+    assert!(
+        err.contains("centroid count of approx_percentile_cont()"),
+        "{err}"
+    );
 
     // Took the guard 52 s: answered at once.
     let mut nested = "SELECT * FROM cur".to_string();

@@ -82,7 +82,8 @@ const DIVISION_BY_ZERO: &str =
 const OVERFLOW: &str = "a number in the data is out of range for its type (arithmetic overflow)";
 const BAD_ARGUMENT: &str =
     "a function was given a value of the data it cannot take (the value is not shown)";
-const WITHHELD: &str = "the query failed while running; the engine's message is not shown because it can quote values of the data";
+const WITHHELD: &str =
+    "the engine failed while running it (its message is not shown: it can quote values of the data)";
 
 /// DataFusion's failure while running a confined query, told without data.
 pub fn datafusion_failure(raw: &str) -> String {
@@ -96,15 +97,16 @@ pub fn datafusion_failure(raw: &str) -> String {
     if lower.contains("overflow") {
         return OVERFLOW.to_string();
     }
+    if lower.contains("regex") || lower.contains("regular expression") {
+        return "a regular expression could not be compiled or failed on a value of the data"
+            .to_string();
+    }
     if lower.contains("cast") {
         let target = type_after(raw, "to value of ").or_else(|| type_after(raw, " to "));
         return cast_failed(target);
     }
     if lower.contains("parse") || lower.contains("parsing") {
         return "a value of the data could not be read as the type asked for (the value is not shown)".to_string();
-    }
-    if lower.contains("regex") {
-        return "a regular expression failed on a value of the data".to_string();
     }
     if lower.contains("invalid") && lower.contains("argument") {
         return BAD_ARGUMENT.to_string();

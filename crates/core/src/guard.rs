@@ -1482,6 +1482,9 @@ mod tests {
         for sql in [
             "SELECT lpad('1', 1000000000, '0') FROM cur",
             "SELECT rpad('1', line_item_usage_amount, '0') FROM cur",
+            // Aborted the process (a 34 GB allocation up front).
+            "SELECT approx_percentile_cont(x, 0.5, 2147483647) FROM cur",
+            "SELECT approx_percentile_cont(0.5, 100000000000) WITHIN GROUP (ORDER BY x) FROM cur",
         ] {
             assert!(matches!(err(sql), GuardError::Forbidden(_)), "{sql}");
         }
@@ -1504,7 +1507,8 @@ mod tests {
             rank() OVER (PARTITION BY a ORDER BY b DESC), \
             sum(x) OVER (ORDER BY d ROWS BETWEEN 6 PRECEDING AND CURRENT ROW), \
             element_at(resource_tags, 'env'), regexp_like(p, '^Amazon'), date_diff('day', d, e), \
-            CAST(x AS DECIMAL(12, 2)), TRY_CAST(y AS BIGINT), current_date \
+            CAST(x AS DECIMAL(12, 2)), TRY_CAST(y AS BIGINT), current_date, \
+            approx_percentile_cont(x, 0.9), approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY x) \
             FROM cur GROUP BY 1");
     }
 

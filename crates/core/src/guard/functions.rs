@@ -210,6 +210,12 @@ const WINDOW: &[&str] = &[
 /// allowed when it is a number no larger than [`MAX_PAD`].
 const PADDING: &[&str] = &["lpad", "rpad"];
 
+/// Approximate percentiles: their optional centroid count sizes a buffer
+/// the engine allocates up front (`approx_percentile_cont(x, 0.5,
+/// 2147483647)` aborted the process), so only the value and the percentile
+/// may be given.
+const PERCENTILES: &[&str] = &["approx_percentile_cont", "approx_percentile"];
+
 /// The longest string `lpad`/`rpad` may make.
 const MAX_PAD: u64 = 1_000;
 
@@ -251,6 +257,18 @@ pub(super) fn check_function(f: &Function) -> Result<(), GuardError> {
     }
     if PADDING.contains(&name.as_str()) {
         check_padding(&name, &f.args)?;
+    }
+    if PERCENTILES.contains(&name.as_str()) {
+        let given = match &f.args {
+            FunctionArguments::List(list) => list.args.len(),
+            _ => 0,
+        };
+        let most = if f.within_group.is_empty() { 2 } else { 1 };
+        if given > most {
+            return Err(GuardError::Forbidden(format!(
+                "the centroid count of {name}() (it sizes memory up front; give only the value and the percentile)"
+            )));
+        }
     }
     if let FunctionArguments::List(list) = &f.args {
         for arg in &list.args {
