@@ -368,6 +368,33 @@ fn read_until(from: &std::sync::mpsc::Receiver<u8>, seen: &mut Vec<u8>, want: &s
     }
 }
 
+/// Waits (at most 10 s) until the terminal `script` made for its child no
+/// longer echoes: a prompt is written before echo is turned off, and a
+/// person types after reading it. A terminal that keeps echoing is left as
+/// it is, and what is typed then shows on the screen.
+fn until_echo_off(script: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let children = std::fs::read_to_string(format!("/proc/{script}/task/{script}/children"))
+            .unwrap_or_default();
+        for child in children.split_whitespace() {
+            let Ok(tty) = std::fs::read_link(format!("/proc/{child}/fd/0")) else {
+                continue;
+            };
+            let Ok(out) = Command::new("stty").arg("-F").arg(&tty).arg("-a").output() else {
+                continue;
+            };
+            if String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .any(|w| w == "-echo")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn the_secret_typed_at_a_terminal_is_not_shown() {
     use std::io::{Read, Write};
@@ -400,8 +427,10 @@ fn the_secret_typed_at_a_terminal_is_not_shown() {
     let mut seen = Vec::new();
     let mut keys = child.stdin.take().unwrap();
     read_until(&screen, &mut seen, "secret access key");
+    until_echo_off(child.id());
     keys.write_all(b"wJalrXUtnFEMIsecretKEY\n").unwrap();
     read_until(&screen, &mut seen, "session token");
+    until_echo_off(child.id());
     keys.write_all(b"\n").unwrap();
     drop(keys);
     let status = child.wait().unwrap();
