@@ -56,7 +56,10 @@ pub struct BillingView {
     /// (another dimension, a tag, a cost category, a time range): empty for
     /// a filter CostCarve set.
     pub filter_extras: Vec<String>,
-    /// The views it is derived from (CostCarve's: the payer's primary view).
+    /// The views it is derived from (CostCarve's: the payer's primary view);
+    /// only read by [`BillingViews::list_managed`] and
+    /// [`BillingViews::get_with_sources`], empty otherwise (polling and
+    /// read-backs do not need it).
     pub source_views: Vec<String>,
     /// Health.
     pub health: Health,
@@ -252,7 +255,6 @@ impl BillingViews {
             .filter(|d| d.key() == &Dimension::LinkedAccount)
             .map(|d| d.values().iter().cloned().collect())
             .unwrap_or_default();
-        let source_views = self.source_views(arn).await?;
         Ok(Some(BillingView {
             arn: v.arn().unwrap_or(arn).to_string(),
             name: v.name().unwrap_or_default().to_string(),
@@ -261,10 +263,19 @@ impl BillingViews {
             filter_extras: filter
                 .map(extras)
                 .unwrap_or_else(|| vec!["no filter".into()]),
-            source_views,
+            source_views: vec![],
             health: health_of(v.health_status()),
             tags: BTreeMap::new(),
         }))
+    }
+
+    /// [`Self::get`], with the views it is derived from.
+    pub async fn get_with_sources(&self, arn: &str) -> Result<Option<BillingView>, AwsError> {
+        let Some(mut view) = self.get(arn).await? else {
+            return Ok(None);
+        };
+        view.source_views = self.source_views(arn).await?;
+        Ok(Some(view))
     }
 
     /// The views a view is derived from.
@@ -355,7 +366,7 @@ impl BillingViews {
             if tags.get(TAG_MANAGED).map(String::as_str) != Some("true") {
                 continue;
             }
-            if let Some(mut view) = self.get(&arn).await? {
+            if let Some(mut view) = self.get_with_sources(&arn).await? {
                 view.tags = tags;
                 out.push(view);
             }

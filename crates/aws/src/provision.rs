@@ -13,27 +13,37 @@ use crate::billing::BillingViews;
 use crate::error::AwsError;
 use costcarve_core::view_definition::ViewDefinition;
 
+/// Whether a view's definition reads the CUR table and keeps exactly
+/// `vi`'s accounts; else what differs.
+pub fn defines(
+    place: &AthenaPlace,
+    def: &ViewDefinition,
+    vi: &VirtualIntegration,
+) -> Result<(), String> {
+    let source = view_source(place).map_err(|e| e.to_string())?;
+    if def.source != source {
+        return Err(format!("reads {} instead of {source}", def.source));
+    }
+    if def.accounts != vi.accounts {
+        return Err(format!(
+            "filters {} accounts, not the {} intended",
+            def.accounts.len(),
+            vi.accounts.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the DDL Athena ran is, parsed, exactly the view CostCarve makes
 /// for `vi` (its name, its source, its accounts); else what differs.
 pub fn ran_as_made(place: &AthenaPlace, ran: &str, vi: &VirtualIntegration) -> Result<(), String> {
     let (name, def) = ViewDefinition::parse_ddl(ran)
         .map_err(|e| format!("the DDL that ran is not CostCarve's view: {e}"))?;
     let want_name = format!("\"{}\".\"{}\"", place.views_database, vi.view_name());
-    let source = view_source(place).map_err(|e| e.to_string())?;
-    if name != want_name || def.source != source {
-        return Err(format!(
-            "the DDL that ran made {name} over {}, not {want_name} over {source}",
-            def.source
-        ));
+    if name != want_name {
+        return Err(format!("the DDL that ran made {name}, not {want_name}"));
     }
-    if def.accounts != vi.accounts {
-        return Err(format!(
-            "the DDL that ran names {} accounts, not the {} intended",
-            def.accounts.len(),
-            vi.accounts.len()
-        ));
-    }
-    Ok(())
+    defines(place, &def, vi).map_err(|e| format!("the view the DDL that ran made {e}"))
 }
 
 /// What a provisioned integration owns in AWS.

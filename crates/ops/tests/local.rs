@@ -37,16 +37,7 @@ async fn first_start_opens_the_demo_and_a_vi_goes_through_every_screen() {
 
     let org = s.organization(false).await.unwrap();
     assert!(org.accounts.len() > 20);
-    let acme: Vec<String> = org
-        .accounts
-        .iter()
-        .filter(|a| {
-            a.tags
-                .iter()
-                .any(|(k, v)| k == "customer" && v == "acme-retail")
-        })
-        .map(|a| a.id.clone())
-        .collect();
+    let acme = customer(&s, "acme-retail").await;
     assert!(acme.len() >= 2);
 
     // Review: the view names exactly those accounts.
@@ -339,7 +330,7 @@ async fn a_long_query_does_not_hold_up_the_other_screens() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_first_calls_at_once_make_the_demo_once() {
+async fn two_first_calls_at_once_both_open_the_demo() {
     let home = tempfile::tempdir().unwrap();
     let s = session(home.path());
     let (info, org) = tokio::join!(s.workspace(), s.organization(false));
@@ -375,17 +366,7 @@ async fn a_first_start_that_was_interrupted_does_not_block_the_next() {
 async fn a_query_stops_at_the_time_limit_the_desktop_sets() {
     let home = tempfile::tempdir().unwrap();
     let s = session(home.path());
-    let org = s.organization(false).await.unwrap();
-    let acme: Vec<String> = org
-        .accounts
-        .iter()
-        .filter(|a| {
-            a.tags
-                .iter()
-                .any(|(k, v)| k == "customer" && v == "acme-retail")
-        })
-        .map(|a| a.id.clone())
-        .collect();
+    let acme = customer(&s, "acme-retail").await;
     s.create_integration("Acme Retail", &acme, false)
         .await
         .unwrap();

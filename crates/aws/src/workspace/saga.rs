@@ -219,17 +219,10 @@ impl AwsWorkspace {
             .catalog
             .view_definition(&self.connection.views_database, &to.view_name())
             .await?;
-        let source = crate::athena::view_source(self.athena.place())?;
         let problem = match stored {
             None => Some("does not exist".to_string()),
             Some(Err(not_ours)) => Some(format!("is not CostCarve's view: {not_ours}")),
-            Some(Ok(def)) if def.source != source => Some(format!("reads {}", def.source)),
-            Some(Ok(def)) if def.accounts != to.accounts => Some(format!(
-                "filters {} accounts, not the {} intended",
-                def.accounts.len(),
-                to.accounts.len()
-            )),
-            Some(Ok(_)) => None,
+            Some(Ok(def)) => crate::provision::defines(self.athena.place(), &def, to).err(),
         };
         if let Some(problem) = problem {
             return Err(AwsError::Conflict(format!(

@@ -219,7 +219,7 @@ impl AwsWorkspace {
     ) -> Result<Status, WorkspaceError> {
         let view_name = m.integration.view_name();
         let (view, athena) = tokio::join!(
-            self.billing.get(&m.billing_view_arn),
+            self.billing.get_with_sources(&m.billing_view_arn),
             self.catalog
                 .view_definition(&self.connection.views_database, &view_name)
         );
@@ -236,9 +236,7 @@ impl AwsWorkspace {
             &self.expected()?,
         ))
     }
-}
 
-impl AwsWorkspace {
     /// The integration named so, checked against AWS right now: refused
     /// with [`WorkspaceError::NotHealthy`] unless both views are still
     /// exactly what CostCarve made (a view tampered with since the last
