@@ -116,7 +116,7 @@ impl CostExplorer {
         let metric = metric_name(q.metric);
         let mut points = Vec::new();
         let mut token: Option<String> = None;
-        let mut estimated = false;
+        let mut estimated = std::collections::BTreeSet::new();
         loop {
             let mut req = self
                 .client
@@ -155,13 +155,15 @@ impl CostExplorer {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let out = req.send().await.map_err(|e| classify("Cost Explorer", e))?;
             for r in out.results_by_time() {
-                estimated |= r.estimated();
                 let Some(period) = r
                     .time_period()
                     .and_then(|t| NaiveDate::parse_from_str(t.start(), "%Y-%m-%d").ok())
                 else {
                     continue;
                 };
+                if r.estimated() {
+                    estimated.insert(period);
+                }
                 let amount = |m: Option<&std::collections::HashMap<String, _>>| -> Decimal {
                     m.and_then(
                         |m: &std::collections::HashMap<
@@ -209,7 +211,52 @@ impl CostExplorer {
                 })
                 .collect(),
         );
-        Ok(Answer { series, estimated })
+        Ok(Answer {
+            series,
+            estimated: !estimated.is_empty(),
+            estimated_periods: estimated,
+        })
+    }
+
+    /// The member accounts with cost data through the billing view between
+    /// `from` and `to` (GetDimensionValues for LINKED_ACCOUNT, page by page).
+    pub async fn linked_accounts(
+        &self,
+        view: &BillingViewArn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let page = self
+                .client
+                .get_dimension_values()
+                .billing_view_arn(view.as_str())
+                .time_period(
+                    DateInterval::builder()
+                        .start(from.to_string())
+                        .end(to.to_string())
+                        .build()
+                        .map_err(|e| AwsError::Invalid(e.to_string()))?,
+                )
+                .dimension(CeDimension::LinkedAccount)
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("Cost Explorer dimension values", e))?;
+            out.extend(
+                page.dimension_values()
+                    .iter()
+                    .filter_map(|v| v.value().map(String::from)),
+            );
+            match page.next_page_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
     }
 }
 
@@ -221,6 +268,8 @@ pub struct Answer {
     /// Whether any bucket is still an estimate (Cost Explorer's
     /// `ResultByTime.Estimated`): the month may still change.
     pub estimated: bool,
+    /// The buckets (by first day) still estimated.
+    pub estimated_periods: std::collections::BTreeSet<NaiveDate>,
 }
 
 /// A forecast of an integration's costs (GetCostForecast through its view).

@@ -70,6 +70,8 @@ fn hint(e: &OpsError, cli: &Cli) -> Option<String> {
         }
         ErrorCode::NotHealthy => integration_of(&cli.command)
             .map(|name| format!("run `costcarve{connection} vi repair {name}`, then try again")),
+        ErrorCode::NotVerified if cli.connection.is_some() => integration_of(&cli.command)
+            .map(|name| format!("if a part is not what CostCarve made, run `costcarve{connection} vi repair {name}` and verify again")),
         _ => None,
     }
 }
@@ -87,6 +89,7 @@ fn integration_of(command: &Command) -> Option<&str> {
             | Vi::Update { name, .. }
             | Vi::Delete { name }
             | Vi::Repair { name }
+            | Vi::Verify { name, .. }
             | Vi::Show { name, .. },
         ) => Some(name),
         _ => None,

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use chrono::Datelike;
+use serde_json::{json, Value};
 use support::{json_body, request, sdk_config, Emulators, PAYER};
 
 /// One emulated payer, a config dir with its connection `emu`, and app data
@@ -95,6 +96,24 @@ impl Payer {
         let mut all = vec!["--connection", "emu"];
         all.extend_from_slice(args);
         self.ok_on(desktop, &all)
+    }
+
+    /// `vi verify NAME --json`, expecting exit `code`: the report and stderr.
+    fn verify(&self, name: &str, code: i32) -> (Value, String) {
+        let out = self.run_on(
+            "a",
+            &["--connection", "emu", "vi", "verify", name, "--json"],
+        );
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "verify {name}: {stdout}{stderr}"
+        );
+        (serde_json::from_str(&stdout).unwrap(), stderr)
     }
 
     /// Runs and expects exit `code`; returns stderr.
@@ -733,6 +752,30 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
 
 /// The first day of the billing period `back` months before the open one,
 /// from the partitions `up` seeded (the emulated CUR's months, not the clock).
+/// The check named so in a `vi verify --json` report.
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
+/// How many billing periods the emulated payer's CUR holds.
+fn months_seeded(p: &Payer) -> usize {
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(p.emu.state_dir().join("state.json")).unwrap())
+            .unwrap();
+    state["seed"]["cur"]["partitions"].as_array().unwrap().len()
+}
+
+/// The first day after the seeded CUR's last month.
+fn after_cur(p: &Payer) -> String {
+    let last = chrono::NaiveDate::parse_from_str(&month_start(p, 0), "%Y-%m-%d").unwrap();
+    (last + chrono::Months::new(1)).to_string()
+}
+
 fn month_start(p: &Payer, back: usize) -> String {
     let state: Value =
         serde_json::from_slice(&std::fs::read(p.emu.state_dir().join("state.json")).unwrap())
@@ -1818,8 +1861,34 @@ async fn every_tamper_of_a_healthy_integration_is_seen_refused_and_repaired() {
                 "{what}: {err}"
             );
         }
+        // Verified: exit 4, the definitions check names what differs, and
+        // nothing else ran through the tampered integration.
+        let (report, _) = p.verify("Acme", 4);
+        let definitions = check(&report, "definitions");
+        assert_eq!(definitions["ok"], false, "{what}: {definitions}");
+        let summary = definitions["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("not what CostCarve made: "),
+            "{what}: {summary}"
+        );
+        let part = if matches!(tamper, Tamper::Athena(_)) {
+            "athena view"
+        } else {
+            "billing view"
+        };
+        assert!(summary.contains(part), "{what}: {summary}");
+        for other in ["isolation_line_items", "isolation_shown", "reconciliation"] {
+            assert_eq!(
+                check(&report, other)["evidence"]["kind"],
+                "not_run",
+                "{what}"
+            );
+        }
+        assert_eq!(report["requests"]["made"], 0, "{what}: no paid request");
         // Repaired: healthy again, and both views hold exactly Acme's accounts.
         p.cc(&["vi", "repair", "Acme"]);
+        let (report, _) = p.verify("Acme", 0);
+        assert_eq!(report["ok"], true, "{what}: {report}");
         let shown = show(&p, "Acme");
         assert_eq!(shown["status"]["state"], "healthy", "{what}: {shown}");
         let glue = p.glue_views().await;
@@ -1930,4 +1999,151 @@ async fn athena_failures_show_no_values_and_the_time_limit_stops_the_query() {
         .map(|(_, state)| state)
         .collect();
     assert_eq!(states, ["CANCELLED"]);
+}
+
+/// Issue 10: `vi verify` on a healthy integration exits 0, and its evidence
+/// is what the CUR itself says: the accounts with rows through each path and
+/// the monthly totals, summed independently (`cur_sums.py`); the month Cost
+/// Explorer still marks estimated is named; the requests said before are
+/// the ones made (and logged by the emulator with the billing view).
+#[tokio::test]
+async fn verify_shows_evidence_an_independent_reading_of_the_cur_confirms() {
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.2"]);
+    let (acme, _) = create(&p, "Acme", 0, 3).await;
+    create(&p, "Globex", 1, 2).await;
+    let arn = show(&p, "Acme")["billing_view_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The last closed month is still estimated in Cost Explorer.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/ce-config",
+        r#"{"estimated_until_day": 31}"#,
+    );
+    p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
+    let (report, err) = p.verify("Acme", 0);
+    assert!(
+        err.contains("makes 2 Cost Explorer requests (USD 0.02)"),
+        "said before: {err}"
+    );
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["workspace"], "aws");
+    assert_eq!(report["requests"]["planned"], 2);
+    assert_eq!(report["requests"]["made"], 2);
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    let sent = sent.as_array().unwrap();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    for r in sent {
+        assert_eq!(r["params"]["BillingViewArn"], arn.as_str(), "{r}");
+    }
+
+    // Definitions: the three parts, exact.
+    let parts = check(&report, "definitions")["evidence"]["parts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = parts.iter().map(|p| p["part"].as_str().unwrap()).collect();
+    assert_eq!(names, ["athena_view", "billing_view", "secret"]);
+    assert!(parts.iter().all(|p| p["ok"] == true), "{parts:?}");
+
+    // Isolation: the accounts with rows in the whole CUR, through Athena.
+    let members: BTreeSet<String> = acme.iter().cloned().collect();
+    let accounts_with_rows = |from: &str, to: &str| -> Vec<String> {
+        let sums = p.cur_sums(&[
+            "--accounts",
+            &acme.join(","),
+            "--from",
+            from,
+            "--to",
+            to,
+            "--granularity",
+            "none",
+            "--group-by",
+            "account",
+        ]);
+        let mut ids: Vec<String> = sums["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pt| pt["keys"][0].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let whole = accounts_with_rows(&month_start(&p, months_seeded(&p) - 1), &after_cur(&p));
+    assert!(!whole.is_empty());
+    let athena = &check(&report, "isolation_line_items")["evidence"];
+    assert_eq!(athena["seen"], json!(whole), "{athena}");
+    assert_eq!(athena["members"], json!(members), "{athena}");
+    assert_eq!(athena["outside"], 0);
+    // Through Cost Explorer: the last twelve months and this one, to today.
+    let today = chrono::Utc::now().date_naive();
+    let open = today.with_day(1).unwrap();
+    let from = (open - chrono::Months::new(12)).to_string();
+    let shown = &check(&report, "isolation_shown")["evidence"];
+    assert_eq!(
+        shown["seen"],
+        json!(accounts_with_rows(&from, &today.to_string())),
+        "{shown}"
+    );
+    assert_eq!(shown["outside"], 0);
+
+    // Reconciliation: the last three closed months, both sides equal to
+    // the independent monthly sums; the last one marked estimated.
+    let first = (open - chrono::Months::new(3)).to_string();
+    let sums = p.cur_sums(&[
+        "--accounts",
+        &acme.join(","),
+        "--from",
+        &first,
+        "--to",
+        &open.to_string(),
+        "--granularity",
+        "monthly",
+    ]);
+    let evidence = &check(&report, "reconciliation")["evidence"];
+    let months = evidence["months"].as_array().unwrap();
+    assert_eq!(months.len(), 3, "{evidence}");
+    for (i, m) in months.iter().enumerate() {
+        let month = (open - chrono::Months::new(3 - i as u32))
+            .format("%Y-%m")
+            .to_string();
+        assert_eq!(m["month"], month.as_str());
+        let want: f64 = sums["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|pt| pt["period"].as_str().unwrap().starts_with(&month))
+            .map(|pt| pt["amount"].as_f64().unwrap())
+            .sum();
+        for side in ["shown", "line_items"] {
+            let got = num(&m[side]);
+            assert!(
+                (got - want).abs() < 0.006,
+                "{month} {side}: {got} vs {want}"
+            );
+        }
+        assert_eq!(m["estimated"], i == 2, "{m}");
+        assert_eq!(m["ok"], true, "{m}");
+    }
+    assert!(
+        check(&report, "reconciliation")["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "still estimated (may be restated, not judged): {}",
+                (open - chrono::Months::new(1)).format("%Y-%m")
+            )),
+        "{report}"
+    );
+    // Nothing of Globex's anywhere in the report.
+    let text = report.to_string();
+    for id in p.customer_accounts(&customer_of(
+        &serde_json::from_str::<Vec<Value>>(&p.cc(&["accounts", "--json"]).0).unwrap(),
+        1,
+    )) {
+        assert!(!text.contains(&id), "Globex's {id} in {text}");
+    }
 }

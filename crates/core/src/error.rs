@@ -38,6 +38,8 @@ pub enum ErrorCode {
     Aws,
     /// Reading or writing files failed.
     Io,
+    /// `vi verify` ran and a check failed (the report says which).
+    NotVerified,
 }
 
 impl ErrorCode {
@@ -55,15 +57,17 @@ impl ErrorCode {
             ErrorCode::Engine => "engine",
             ErrorCode::Aws => "aws",
             ErrorCode::Io => "io",
+            ErrorCode::NotVerified => "not_verified",
         }
     }
 
     /// The process exit code the CLI uses: 2 invalid input, 3 query
-    /// rejected, 1 anything else.
+    /// rejected, 4 a verification failed, 1 anything else.
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorCode::InvalidInput | ErrorCode::NotFound | ErrorCode::NotAWorkspace => 2,
             ErrorCode::QueryRejected => 3,
+            ErrorCode::NotVerified => 4,
             ErrorCode::Conflict
             | ErrorCode::NotHealthy
             | ErrorCode::Cancelled

@@ -14,4 +14,5 @@ pub mod guard;
 pub mod integration;
 pub mod ports;
 pub mod query;
+pub mod verification;
 pub mod view_definition;

@@ -577,6 +577,80 @@ impl SqlEngine {
         Ok(CostSeries::new(q.clone(), points))
     }
 
+    /// What `vi verify` checks the local figures with: the accounts the
+    /// charts' relation holds for an integration (its view over the daily
+    /// rollup, or its raw view without one) and its unblended cost per
+    /// month of usage between `from` and `to` summed over the raw line items.
+    pub async fn verification_facts(
+        &self,
+        vi: &VirtualIntegration,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<VerificationFacts, LocalError> {
+        let view = vi.view_name();
+        let (charts, through) = if self.rollup {
+            (
+                format!("{view}{ROLLUP_VIEW_SUFFIX}"),
+                "the daily rollup the charts read",
+            )
+        } else {
+            (view.clone(), "the integration's view the charts read")
+        };
+        let accounts = self
+            .run_internal(&format!(
+                "SELECT DISTINCT CAST(line_item_usage_account_id AS VARCHAR) FROM {charts}"
+            ))
+            .await?;
+        let mut charts_accounts = std::collections::BTreeSet::new();
+        for b in &accounts {
+            charts_accounts.extend(strings_of(b.column(0))?.into_iter().flatten());
+        }
+        let totals = self
+            .run_internal(&format!(
+                "SELECT CAST(CAST(date_trunc('month', line_item_usage_start_date) AS DATE) AS VARCHAR), \
+                 CAST(SUM({metric}) AS DOUBLE) FROM {view} \
+                 WHERE line_item_usage_start_date >= TIMESTAMP '{from} 00:00:00' \
+                 AND line_item_usage_start_date < TIMESTAMP '{to} 00:00:00' GROUP BY 1",
+                metric = self.metric_expr(Metric::UnblendedCost),
+            ))
+            .await?;
+        let mut raw_monthly = std::collections::BTreeMap::new();
+        for b in &totals {
+            let months = strings_of(b.column(0))?;
+            let amount = cast(b.column(1), &DataType::Float64)?;
+            let amount = amount
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| LocalError::Engine("amount is not a number".into()))?;
+            for (row, month) in months.into_iter().enumerate() {
+                let Some(month) =
+                    month.and_then(|m| NaiveDate::parse_from_str(&m, "%Y-%m-%d").ok())
+                else {
+                    continue;
+                };
+                let value = if amount.is_null(row) {
+                    0.0
+                } else {
+                    amount.value(row)
+                };
+                raw_monthly.insert(
+                    month,
+                    Decimal::from_f64(value).unwrap_or_default().round_dp(6),
+                );
+            }
+        }
+        Ok(VerificationFacts {
+            charts_through: through,
+            charts_accounts,
+            raw_monthly,
+        })
+    }
+
+    /// The relation an integration's view reads inside the engine.
+    pub fn view_source(&self) -> &'static str {
+        CUR_TABLE
+    }
+
     /// The guard's verdict on `sql` for an integration: the confined query
     /// the local engine runs.
     pub fn confine_local(
@@ -652,6 +726,17 @@ impl SqlEngine {
             Err(_) => Err(LocalError::Timeout(timeout.as_secs())),
         }
     }
+}
+
+/// What [`SqlEngine::verification_facts`] found.
+#[derive(Debug, Clone)]
+pub struct VerificationFacts {
+    /// The relation the charts read, in words.
+    pub charts_through: &'static str,
+    /// The accounts in it.
+    pub charts_accounts: std::collections::BTreeSet<String>,
+    /// Unblended cost per month of usage, over the raw line items.
+    pub raw_monthly: std::collections::BTreeMap<NaiveDate, Decimal>,
 }
 
 /// Name of the threads confined queries run on.

@@ -3,16 +3,24 @@
 //! integrations take turns, and readers see the set before or after a
 //! change, never half of one.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
 use costcarve_core::account::{AccountId, Organization};
-use costcarve_core::cost::{CostQuery, CostSeries};
+use costcarve_core::cost::{first_of_month, CostQuery, CostSeries};
 use costcarve_core::guard::Target;
 use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
 use costcarve_core::ports::Clock;
+use costcarve_core::verification::{
+    self, closed_months, names, not_run, Part, Sides, Verification,
+};
+use costcarve_core::view_definition::ViewDefinition;
 
 use crate::engine::{QueryResult, SqlEngine};
 use crate::workspace::{self, CurFlavor, CurLocation};
@@ -34,6 +42,14 @@ pub struct LocalWorkspace {
     engine: SqlEngine,
     clock: Arc<dyn Clock>,
     rollup: Option<crate::engine::RollupStatus>,
+}
+
+fn joined(accounts: &BTreeSet<AccountId>) -> String {
+    accounts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How long a user's query may run on the local engine unless told otherwise.
@@ -250,6 +266,163 @@ impl LocalWorkspace {
     ) -> Result<QueryResult, LocalError> {
         let vi = self.integration(name)?;
         self.engine.sql(&vi, sql, max_rows, timeout).await
+    }
+
+    /// Verifies an integration: the saved definition against the view the
+    /// engine runs, the accounts seen through the confined `cur` (over the
+    /// whole CUR) and through what the charts read, and `months` closed
+    /// months of the charts' figures against the raw line items.
+    pub async fn verify(&self, name: &str, months: u32) -> Result<Verification, LocalError> {
+        let vi = self.integration(name)?;
+        let view_name = vi.view_name();
+        let saved = workspace::load_integrations(&self.dir)?;
+        let saved_part = match saved.integrations.iter().find(|s| s.id == vi.id) {
+            None => Part {
+                part: "saved_definition".into(),
+                name: workspace::INTEGRATIONS_FILE.into(),
+                ok: false,
+                detail: "the integration is no longer saved (another window or the CLI deleted it)"
+                    .into(),
+            },
+            Some(s) => Part {
+                part: "saved_definition".into(),
+                name: workspace::INTEGRATIONS_FILE.into(),
+                ok: s == &vi,
+                detail: if s == &vi {
+                    format!(
+                        "revision {}, {} accounts ({})",
+                        s.revision,
+                        s.accounts.len(),
+                        joined(&s.accounts)
+                    )
+                } else {
+                    "changed since this workspace was opened; open it again".into()
+                },
+            },
+        };
+        let view_part = match self
+            .engine
+            .executed_view_ddl(&view_name)
+            .map(|ddl| ViewDefinition::parse_ddl(&ddl))
+        {
+            None => Part {
+                part: "view".into(),
+                name: view_name.clone(),
+                ok: false,
+                detail: "missing from the engine".into(),
+            },
+            Some(Err(not_ours)) => Part {
+                part: "view".into(),
+                name: view_name.clone(),
+                ok: false,
+                detail: not_ours.to_string(),
+            },
+            Some(Ok((made, def))) => {
+                let ok = made == view_name
+                    && def.source == self.engine.view_source()
+                    && def.accounts == vi.accounts;
+                Part {
+                    part: "view".into(),
+                    name: view_name.clone(),
+                    ok,
+                    detail: if ok {
+                        format!(
+                            "exactly CostCarve's view over the whole CUR: {} accounts",
+                            def.accounts.len()
+                        )
+                    } else {
+                        format!(
+                            "reads {} for {} accounts, not the saved {} accounts over the CUR",
+                            def.source,
+                            def.accounts.len(),
+                            vi.accounts.len()
+                        )
+                    },
+                }
+            }
+        };
+        let definitions = verification::definitions(vec![saved_part, view_part]);
+        let now = self.clock.now();
+        if !definitions.ok {
+            let reason = "the saved definition and the view differ; open the workspace again";
+            return Ok(Verification::new(
+                vi.name.as_str(),
+                "local",
+                vec![
+                    definitions,
+                    not_run(names::ISOLATION_LINE_ITEMS, reason),
+                    not_run(names::ISOLATION_SHOWN, reason),
+                    not_run(names::RECONCILIATION, reason),
+                ],
+                None,
+                now,
+            ));
+        }
+        let today = now.date_naive();
+        let months = closed_months(today, months);
+        let open_month = first_of_month(today);
+        let first = months.first().copied().unwrap_or(open_month);
+        let seen_sql =
+            "SELECT DISTINCT CAST(line_item_usage_account_id AS VARCHAR) AS account FROM cur";
+        let (seen, facts, shown) = tokio::join!(
+            self.engine
+                .sql(&vi, seen_sql, 1_000_000, DEFAULT_SQL_TIMEOUT),
+            self.engine.verification_facts(&vi, first, open_month),
+            async {
+                if months.is_empty() {
+                    Ok(None)
+                } else {
+                    let q = CostQuery::new(vi.name.as_str(), first, open_month);
+                    self.engine.cost(&vi, &q).await.map(Some)
+                }
+            }
+        );
+        let (seen, facts, shown) = (seen?, facts?, shown?);
+        let seen: BTreeSet<String> = seen
+            .rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect();
+        let mut shown_monthly: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+        for p in shown.map(|s| s.points).unwrap_or_default() {
+            *shown_monthly.entry(first_of_month(p.period)).or_default() += p.amount;
+        }
+        let checks = vec![
+            definitions,
+            verification::isolation(
+                names::ISOLATION_LINE_ITEMS,
+                "the confined `cur` of the integration's SQL",
+                "the whole CUR",
+                &vi.accounts,
+                &seen,
+            ),
+            verification::isolation(
+                names::ISOLATION_SHOWN,
+                facts.charts_through,
+                "the whole CUR",
+                &vi.accounts,
+                &facts.charts_accounts,
+            ),
+            verification::reconciliation(
+                &Sides {
+                    shown: "the charts' figures",
+                    line_items: "the raw line items",
+                    metric: "unblended cost",
+                    line_item_types: "all line-item types (usage, fees, credits, refunds, tax)",
+                },
+                &months,
+                &shown_monthly,
+                &facts.raw_monthly,
+                &BTreeSet::new(),
+            ),
+        ];
+        Ok(Verification::new(
+            vi.name.as_str(),
+            "local",
+            checks,
+            None,
+            now,
+        ))
     }
 
     /// The Athena (Trino) text this query would be sent as, re-parsed and

@@ -18,6 +18,7 @@ use costcarve_core::cost::{first_of_month, CostQuery, CostSeries, Dimension};
 use costcarve_core::error::ErrorCode;
 use costcarve_core::integration::NewIntegration;
 use costcarve_core::ports::Clock;
+use costcarve_core::verification::Verification;
 
 use crate::chart::{self, ChartSpec};
 use crate::connections::{self, Connections, NewConnection};
@@ -386,6 +387,16 @@ impl Session {
     /// Makes an integration's two views agree again (AWS).
     pub async fn repair_integration(&self, name: &str) -> Result<IntegrationRow> {
         Ok(row(&self.ensure_open().await?.repair(name).await?))
+    }
+
+    /// Cost Explorer requests verifying will make (AWS), to say before.
+    pub async fn verify_requests(&self) -> Result<Option<u32>> {
+        Ok(self.ensure_open().await?.verify_requests())
+    }
+
+    /// Verifies an integration (see [`Workspace::verify`]).
+    pub async fn verify(&self, name: &str, months: u32) -> Result<Verification> {
+        self.ensure_open().await?.verify(name, months).await
     }
 
     async fn chart_parts(&self, req: &ChartRequest) -> Result<(ChartOptions, CostAnswer)> {

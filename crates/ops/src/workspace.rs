@@ -24,6 +24,7 @@ use costcarve_core::integration::{
 };
 use costcarve_core::ports::Clock;
 use costcarve_core::query::QueryResult;
+use costcarve_core::verification::Verification;
 use costcarve_local::LocalWorkspace;
 
 pub use costcarve_aws::org::Progress;
@@ -32,6 +33,10 @@ use crate::error::OpsError;
 use crate::Dirs;
 
 type Result<T> = std::result::Result<T, OpsError>;
+
+/// The most closed months `verify` reconciles (Cost Explorer keeps 13
+/// months unless multi-year data is on).
+pub const MAX_VERIFY_MONTHS: u32 = 12;
 
 /// Cost Explorer's price per request, in US dollars.
 pub const CE_REQUEST_USD: f64 = 0.01;
@@ -449,6 +454,29 @@ impl Workspace {
                 "a local workspace has nothing to repair: repair is for integrations in a payer",
             )),
             Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.repair(name).await?)),
+        }
+    }
+
+    /// Cost Explorer requests [`Self::verify`] will make when no answer is
+    /// paged (USD 0.01 each); `None` in a local workspace (it makes none).
+    pub fn verify_requests(&self) -> Option<u32> {
+        match &self.kind {
+            Kind::Local { .. } => None,
+            Kind::Aws(_) => Some(costcarve_aws::workspace::VERIFY_REQUESTS),
+        }
+    }
+
+    /// Verifies an integration: its parts exactly as made, the accounts
+    /// seen through each path, and `months` closed months reconciled.
+    pub async fn verify(&self, name: &str, months: u32) -> Result<Verification> {
+        if months > MAX_VERIFY_MONTHS {
+            return Err(OpsError::invalid(format!(
+                "--months {months} is too many: verify reconciles at most {MAX_VERIFY_MONTHS} closed months (what Cost Explorer keeps)"
+            )));
+        }
+        match &self.kind {
+            Kind::Local { ws, .. } => Ok(ws.verify(name, months).await?),
+            Kind::Aws(ws) => Ok(ws.verify(name, months).await?),
         }
     }
 

@@ -40,14 +40,14 @@ impl AwsWorkspace {
     }
 
     /// Adds paid requests to the connection's total; the new total.
-    fn count_requests(&self, requests: u64) -> Result<u64, WorkspaceError> {
+    pub(super) fn count_requests(&self, requests: u64) -> Result<u64, WorkspaceError> {
         self.with_cost_cache(|cache| {
             cache.requests_total += requests;
             cache.requests_total
         })
     }
 
-    fn scope(&self, m: &ManagedIntegration) -> Result<BillingViewArn, WorkspaceError> {
+    pub(super) fn scope(&self, m: &ManagedIntegration) -> Result<BillingViewArn, WorkspaceError> {
         Ok(m.billing_view_arn.parse()?)
     }
 

@@ -23,6 +23,7 @@ mod error;
 mod saga;
 mod sql;
 mod status;
+mod verify;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -48,6 +49,7 @@ use crate::state::StateDir;
 
 pub use costs::CostUsage;
 pub use error::WorkspaceError;
+pub use verify::VERIFY_REQUESTS;
 
 const KNOWN: &str = "integrations.json";
 const JOURNAL: &str = "journal.json";

@@ -240,6 +240,15 @@ impl AwsWorkspace {
         let _turn = self.saga.lock().await;
         self.sync().await?;
         let m = self.integration(name).await?;
+        if !self.secret_present(&m.integration)? {
+            let key = SecretKey::integration(self.payer.as_str(), &m.integration.id.to_string());
+            self.secrets.set(&key, &Secret::random())?;
+        }
+        if self.views_now(&m).await? == Status::Healthy {
+            // Only the secret was missing: the views stay as they are.
+            self.sync().await?;
+            return self.integration(name).await;
+        }
         let view = self
             .billing
             .get(&m.billing_view_arn)

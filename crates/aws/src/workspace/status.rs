@@ -135,11 +135,14 @@ impl AwsWorkspace {
                 name,
             };
             let stored = athena.remove(&integration.view_name());
-            let status = status_of(
-                &view,
-                stored.as_ref(),
-                recorded.as_ref().map(|r| r.digest.as_str()),
-                &expected,
+            let status = self.with_secret(
+                &integration,
+                status_of(
+                    &view,
+                    stored.as_ref(),
+                    recorded.as_ref().map(|r| r.digest.as_str()),
+                    &expected,
+                ),
             );
             out.push(ManagedIntegration {
                 athena_accounts: stored.and_then(Result::ok).map(|def| def.accounts),
@@ -211,12 +214,36 @@ impl AwsWorkspace {
         })
     }
 
-    /// Where one integration stands now, read again from AWS (its billing
-    /// view and its Athena view only): what a query checks before it runs.
+    /// A healthy status stays healthy only when the integration's secret is
+    /// in this computer's keyring (a second computer on the same payer has
+    /// none until `repair` stores one).
+    pub(super) fn with_secret(&self, vi: &VirtualIntegration, status: Status) -> Status {
+        if status != Status::Healthy {
+            return status;
+        }
+        match self.secret_present(vi) {
+            Ok(true) => status,
+            Ok(false) => Status::NeedsRepair {
+                reason: "its integration secret is not in this computer's keyring".into(),
+            },
+            Err(e) => Status::NeedsRepair {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Where one integration stands now: its two views read again from AWS
+    /// and its secret from the keyring. What a query checks before it runs.
     pub(super) async fn status_now(
         &self,
         m: &ManagedIntegration,
     ) -> Result<Status, WorkspaceError> {
+        let status = self.views_now(m).await?;
+        Ok(self.with_secret(&m.integration, status))
+    }
+
+    /// Where one integration's two views stand now, read again from AWS.
+    pub(super) async fn views_now(&self, m: &ManagedIntegration) -> Result<Status, WorkspaceError> {
         let view_name = m.integration.view_name();
         let (view, athena) = tokio::join!(
             self.billing.get_with_sources(&m.billing_view_arn),
@@ -267,7 +294,7 @@ impl AwsWorkspace {
 
 /// Where an integration stands: healthy only when both views are exactly
 /// what CostCarve makes, over the same accounts, the ones it last wrote.
-fn status_of(
+pub(super) fn status_of(
     view: &BillingView,
     athena: Option<&StoredView>,
     digest: Option<&str>,

@@ -8,4 +8,5 @@ pub(crate) mod cost;
 pub(crate) mod demo;
 pub(crate) mod forecast;
 pub(crate) mod sql;
+pub(crate) mod verify;
 pub(crate) mod vi;

@@ -129,6 +129,9 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                 state.status().map(Status::label).unwrap_or("local")
             ));
         }
+        ViCommand::Verify { name, months, json } => {
+            crate::cmd::verify::run(ws, name, *months, *json).await?;
+        }
         ViCommand::DropOrphan { view } => {
             ws.drop_orphan(view).await?;
             out(&format!(
