@@ -72,6 +72,9 @@ fn hint(e: &OpsError, cli: &Cli) -> Option<String> {
             .map(|name| format!("run `costcarve{connection} vi repair {name}`, then try again")),
         ErrorCode::NotVerified if cli.connection.is_some() => integration_of(&cli.command)
             .map(|name| format!("if a part is not what CostCarve made, run `costcarve{connection} vi repair {name}` and verify again")),
+        ErrorCode::NotVerified => Some(
+            "if the reconciliation failed, delete the workspace's .costcarve-cache folder (derived data, rebuilt on the next open) and verify again".into(),
+        ),
         _ => None,
     }
 }

@@ -264,6 +264,34 @@ fn exit_codes_say_what_kind_of_failure_it_was() {
         &["vi", "create", "Acme", "--accounts", &acme.join(",")],
     );
 
+    // 0 and 4: verify passes on a fresh integration, and fails on a
+    // damaged rollup, with the way forward.
+    let report: Value = serde_json::from_str(&ok(
+        &ws,
+        &["vi", "verify", "Acme", "--json", "--months", "12"],
+    ))
+    .unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    let rollup = ws.join(".costcarve-cache/rollup-v1");
+    std::fs::copy(
+        rollup.join("billing_period=2026-08/part-00000.parquet"),
+        rollup.join("billing_period=2026-09/part-00000.parquet"),
+    )
+    .unwrap();
+    let err = fails(&ws, &["vi", "verify", "Acme", "--months", "12"], 4);
+    assert!(
+        err.contains("'Acme' failed verification: 1 of 4 checks failed (reconciliation)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: if the reconciliation failed, delete"),
+        "{err}"
+    );
+    let err = fails(&ws, &["vi", "verify", "Acme", "--months", "13"], 2);
+    assert!(err.contains("at most 12 closed months"), "{err}");
+    std::fs::remove_dir_all(ws.join(".costcarve-cache")).unwrap();
+    ok(&ws, &["vi", "verify", "Acme", "--months", "12"]);
+
     // 2: invalid input, with what to fix.
     let err = fails(&ws, &["vi", "create", "B", "--accounts", "12345"], 2);
     assert!(err.contains("exactly 12 digits"), "{err}");

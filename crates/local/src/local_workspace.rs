@@ -44,6 +44,14 @@ pub struct LocalWorkspace {
     rollup: Option<crate::engine::RollupStatus>,
 }
 
+fn unknown(org: &Organization, accounts: &BTreeSet<AccountId>) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|a| !org.accounts.iter().any(|o| &o.id == *a))
+        .map(ToString::to_string)
+        .collect()
+}
+
 fn joined(accounts: &BTreeSet<AccountId>) -> String {
     accounts
         .iter()
@@ -283,6 +291,15 @@ impl LocalWorkspace {
                 ok: false,
                 detail: "the integration is no longer saved (another window or the CLI deleted it)"
                     .into(),
+            },
+            Some(s) if !unknown(&self.org, &s.accounts).is_empty() => Part {
+                part: "saved_definition".into(),
+                name: workspace::INTEGRATIONS_FILE.into(),
+                ok: false,
+                detail: format!(
+                    "holds accounts that are not in the organization: {}",
+                    unknown(&self.org, &s.accounts).join(", ")
+                ),
             },
             Some(s) => Part {
                 part: "saved_definition".into(),

@@ -18,6 +18,7 @@ use costcarve_core::cost::{CostQuery, Dimension, Granularity};
 use costcarve_core::error::{Coded, ErrorCode};
 use costcarve_core::integration::{IntegrationChange, IntegrationError, NewIntegration};
 use costcarve_core::ports::FixedClock;
+use costcarve_core::verification::Evidence;
 use costcarve_local::demo::{self, DemoSpec};
 use costcarve_local::workspace::CurFlavor;
 use costcarve_local::{LocalError, LocalWorkspace};
@@ -705,4 +706,90 @@ async fn a_stale_writer_is_refused_and_nothing_is_lost() {
     let e = first.delete_integration("Acme").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert_eq!(first.integrations().integrations.len(), 2);
+}
+
+/// Issue 10, locally: `verify` passes on a fresh integration with evidence
+/// an independent reading of the Parquet files confirms (the accounts with
+/// rows, the monthly totals of the last closed months), and fails, naming
+/// the month, when the rollup the charts read no longer matches the line
+/// items (a stale or damaged cache).
+#[tokio::test]
+async fn verify_shows_what_the_parquet_files_say_and_catches_a_damaged_rollup() {
+    let (_tmp, dir) = demo_dir();
+    let ws = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let acme = customer_accounts(&ws, "acme-retail");
+    ws.create_integration(NewIntegration {
+        name: "Acme Retail".into(),
+        accounts: acme.clone(),
+        allow_shared: false,
+    })
+    .await
+    .unwrap();
+    let ids: BTreeSet<String> = acme.iter().map(ToString::to_string).collect();
+    let rows = read_rows(&dir);
+    let with_rows: Vec<String> = rows
+        .iter()
+        .filter(|r| ids.contains(&r.account))
+        .map(|r| r.account.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let monthly = |month: &str| -> f64 {
+        rows.iter()
+            .filter(|r| ids.contains(&r.account) && r.day.format("%Y-%m").to_string() == month)
+            .map(|r| r.cost)
+            .sum()
+    };
+
+    let v = ws.verify("Acme Retail", 3).await.unwrap();
+    assert!(v.ok, "{v:#?}");
+    assert_eq!(v.workspace, "local");
+    assert_eq!(v.requests, None, "no Cost Explorer locally");
+    for name in ["isolation_line_items", "isolation_shown"] {
+        let Evidence::Accounts {
+            seen,
+            outside,
+            members,
+            ..
+        } = &v.check(name).unwrap().evidence
+        else {
+            panic!("{name}: {v:#?}")
+        };
+        assert_eq!(seen, &with_rows, "{name}");
+        assert_eq!(members, &ids.iter().cloned().collect::<Vec<_>>());
+        assert_eq!(*outside, 0);
+    }
+    let Evidence::Reconciliation { months, .. } = &v.check("reconciliation").unwrap().evidence
+    else {
+        panic!("{v:#?}")
+    };
+    let names: Vec<&str> = months.iter().map(|m| m.month.as_str()).collect();
+    assert_eq!(
+        names,
+        ["2026-07", "2026-08", "2026-09"],
+        "closed before 2026-10-20"
+    );
+    for m in months {
+        let want = monthly(&m.month);
+        assert!(want > 0.0);
+        for got in [&m.shown, &m.line_items] {
+            let got: f64 = got.parse().unwrap();
+            assert!((got - want).abs() < 0.006, "{}: {got} vs {want}", m.month);
+        }
+        assert!(m.ok && !m.estimated);
+    }
+
+    // The rollup of September replaced by August's: the charts would show
+    // wrong figures; verify says which month.
+    let rollup = dir.join(".costcarve-cache/rollup-v1");
+    let file = |p: &str| rollup.join(format!("billing_period={p}/part-00000.parquet"));
+    fs::copy(file("2026-08"), file("2026-09")).unwrap();
+    drop(ws);
+    let ws = LocalWorkspace::open(&dir, clock()).await.unwrap();
+    let v = ws.verify("Acme Retail", 3).await.unwrap();
+    assert!(!v.ok);
+    let check = v.check("reconciliation").unwrap();
+    assert!(!check.ok);
+    assert!(check.summary.contains("in 2026-09"), "{}", check.summary);
+    assert!(v.check("definitions").unwrap().ok);
 }
