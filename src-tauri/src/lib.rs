@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use costcarve_core::ports::SystemClock;
+use costcarve_core::verification::Verification;
 use costcarve_ops::{
     ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, IntegrationPlan,
     IntegrationRow, IpcError, MoversView, OrgView, QueryRows, Session, WorkspaceInfo,
@@ -117,6 +118,25 @@ async fn delete_integration(session: State<'_, Session>, name: String) -> Reply<
 #[specta::specta]
 async fn repair_integration(session: State<'_, Session>, name: String) -> Reply<IntegrationRow> {
     reply(session.repair_integration(&name).await)
+}
+
+/// Cost Explorer requests verifying will make (AWS); `null` locally.
+#[tauri::command]
+#[specta::specta]
+async fn verify_requests(session: State<'_, Session>) -> Reply<Option<u32>> {
+    reply(session.verify_requests().await)
+}
+
+/// Verifies an integration: its parts, the accounts each path sees, and
+/// its last closed months reconciled.
+#[tauri::command]
+#[specta::specta]
+async fn verify_integration(
+    session: State<'_, Session>,
+    name: String,
+    months: u32,
+) -> Reply<Verification> {
+    reply(session.verify(&name, months).await)
 }
 
 /// A cost chart.
@@ -236,6 +256,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         update_integration,
         delete_integration,
         repair_integration,
+        verify_requests,
+        verify_integration,
         chart,
         movers,
         run_query,

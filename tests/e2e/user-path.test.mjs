@@ -422,6 +422,36 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       await shot('integrations-edited');
     });
 
+    await step('verify: each check passes with the evidence the CLI gives; nothing is billed locally', async () => {
+      await goto('nav-integrations', 'vi-new');
+      await clickInRow(name, 'vi-verify');
+      await shown('verify-run');
+      const cost = await text('verify-cost');
+      assert.ok(cost.includes('Nothing is billed'), `a local verify costs nothing: '${cost}'`);
+      await click('verify-run');
+      await shown('verify-verdict', { timeout: 2 * WAIT });
+      assert.equal(await (await el('verify-verdict')).getAttribute('data-ok'), 'true', await text('verify-verdict'));
+      const report = cli(['--workspace', DEMO, 'vi', 'verify', name, '--json'], { json: true });
+      assert.equal(report.ok, true, JSON.stringify(report));
+      assert.equal((await els('verify-check')).length, report.checks.length, 'one row per check');
+      for (const c of report.checks) {
+        const row = await browser.$(`${tid('verify-check')}[data-name="${c.name}"]`);
+        assert.equal(await row.getAttribute('data-ok'), String(c.ok), `${c.name} as the CLI says`);
+      }
+      const months = report.checks.find((c) => c.name === 'reconciliation').evidence.months;
+      assert.equal((await els('verify-month')).length, months.length);
+      for (const m of months) {
+        const cells = await allText('verify-months-table');
+        assert.ok(cells.includes(m.month) && cells.includes(m.line_items), `${m.month} ${m.line_items} in '${cells}'`);
+      }
+      const seen = report.checks.find((c) => c.name === 'isolation_line_items').evidence.seen;
+      const seenText = await allText('verify-seen');
+      for (const id of seen) assert.ok(seenText.includes(id), `${id} listed as seen: '${seenText}'`);
+      await shot('verify');
+      await click('verify-close');
+      await until(async () => !(await isShown('verify-run')), 'the verify dialog did not close');
+    });
+
     await step('query: an escape is refused inline; a legitimate query shows only its accounts', async () => {
       await goto('nav-query', 'query-sql');
       await choose('query-integration', name);

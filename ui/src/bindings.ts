@@ -26,6 +26,13 @@ export const commands = {
 	deleteIntegration: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("delete_integration", { name })),
 	/**  Repairs an integration (AWS). */
 	repairIntegration: (name: string) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("repair_integration", { name })),
+	/**  Cost Explorer requests verifying will make (AWS); `null` locally. */
+	verifyRequests: () => typedError<number | null, IpcError>(__TAURI_INVOKE("verify_requests")),
+	/**
+	 *  Verifies an integration: its parts, the accounts each path sees, and
+	 *  its last closed months reconciled.
+	 */
+	verifyIntegration: (name: string, months: number) => typedError<Verification_Serialize, IpcError>(__TAURI_INVOKE("verify_integration", { name, months })),
 	/**  A cost chart. */
 	chart: (request: ChartRequest_Deserialize) => typedError<ChartView_Serialize, IpcError>(__TAURI_INVOKE("chart", { request })),
 	/**  Top movers month over month. */
@@ -159,6 +166,18 @@ export type ChartView_Serialize = {
 	ce_requests: number | null,
 	/**  AWS: requests made through the connection so far. */
 	ce_requests_total: number | null,
+};
+
+/**  One check. */
+export type Check = {
+	/**  One of [`names`]. */
+	name: string,
+	/**  Whether it passed. */
+	ok: boolean,
+	/**  One sentence. */
+	summary: string,
+	/**  What it is based on. */
+	evidence: Evidence,
 };
 
 /**  One prerequisite check. */
@@ -326,7 +345,49 @@ export type ErrorCode =
 /**  AWS refused or failed; the message says what to do. */
 "aws" | 
 /**  Reading or writing files failed. */
-"io";
+"io" | 
+/**  `vi verify` ran and a check failed (the report says which). */
+"not_verified";
+
+/**  What a check is based on. */
+export type Evidence = 
+/**  The parts of the integration as read back. */
+{ kind: "parts"; 
+/**  One per part. */
+parts: Part[] } | 
+/**  The accounts seen through one path. */
+{ kind: "accounts"; 
+/**  The path (e.g. "Athena view db.vi_acme over the whole CUR"). */
+through: string; 
+/**  The period looked at, in words. */
+period: string; 
+/**  The integration's members. */
+members: string[]; 
+/**  Members seen with cost data. */
+seen: string[]; 
+/**
+ *  How many accounts outside the integration were seen (never
+ *  listed: they are other customers').
+ */
+outside: number } | 
+/**  Monthly totals from two paths. */
+{ kind: "reconciliation"; 
+/**  The metric, in words. */
+metric: string; 
+/**  The line-item types included, in words. */
+line_item_types: string; 
+/**  The figures the app shows (e.g. "Cost Explorer with the billing view"). */
+shown: string; 
+/**  The line items (e.g. "Athena view over the CUR"). */
+line_items: string; 
+/**  The tolerance, in words. */
+tolerance: string; 
+/**  One per month. */
+months: MonthTotals[] } | 
+/**  The check did not run. */
+{ kind: "not_run"; 
+/**  Why. */
+reason: string };
 
 /**  Exactly what creating or changing an integration will make. */
 export type IntegrationPlan = {
@@ -402,6 +463,27 @@ export type IpcError = {
 	message: string,
 };
 
+/**  One month of a reconciliation. */
+export type MonthTotals = {
+	/**  `YYYY-MM`. */
+	month: string,
+	/**  The figure shown (decimal string, USD). */
+	shown: string,
+	/**  The line items' sum (decimal string, USD). */
+	line_items: string,
+	/**  `shown - line_items`. */
+	difference: string,
+	/**  What the difference may be. */
+	allowed: string,
+	/**
+	 *  The source of the shown figure still marks the month as estimated
+	 *  (it may be restated; a difference is reported, not failed).
+	 */
+	estimated: boolean,
+	/**  Within the tolerance (or estimated). */
+	ok: boolean,
+};
+
 /**  A service's change from one month to the next. */
 export type Mover = {
 	/**  The service. */
@@ -445,6 +527,18 @@ export type OrgView_Serialize = {
 	accounts: AccountRow[],
 	/**  When it was read (AWS), if known. */
 	fetched_at: string | null,
+};
+
+/**  One part of an integration and whether it is what CostCarve makes. */
+export type Part = {
+	/**  `athena_view`, `billing_view`, `secret`, `saved_definition`, `view`. */
+	part: string,
+	/**  Its name or ARN. */
+	name: string,
+	/**  Whether it is exactly what CostCarve makes. */
+	ok: boolean,
+	/**  What was found (or what differs). */
+	detail: string,
 };
 
 /**  One point of a series. */
@@ -494,6 +588,49 @@ export type UnitRow_Serialize = {
 	parent_id: string | null,
 	/**  `Customers/Acme/prod`. */
 	path: string,
+};
+
+/**  The result of verifying one integration. */
+export type Verification = Verification_Serialize | Verification_Deserialize;
+
+/**  The result of verifying one integration. */
+export type Verification_Deserialize = {
+	/**  The integration. */
+	integration: string,
+	/**  `local` or `aws`. */
+	workspace: string,
+	/**  Every check passed. */
+	ok: boolean,
+	/**  The checks, in order. */
+	checks: Check[],
+	/**  Cost Explorer requests (AWS only). */
+	requests?: VerifyRequests | null,
+	/**  When it ran (ISO 8601). */
+	checked_at: string,
+};
+
+/**  The result of verifying one integration. */
+export type Verification_Serialize = {
+	/**  The integration. */
+	integration: string,
+	/**  `local` or `aws`. */
+	workspace: string,
+	/**  Every check passed. */
+	ok: boolean,
+	/**  The checks, in order. */
+	checks: Check[],
+	/**  Cost Explorer requests (AWS only). */
+	requests: VerifyRequests | null,
+	/**  When it ran (ISO 8601). */
+	checked_at: string,
+};
+
+/**  Cost Explorer requests a verification makes (USD 0.01 each). */
+export type VerifyRequests = {
+	/**  Said before running (more when an answer comes in pages). */
+	planned: number,
+	/**  Made. */
+	made: number,
 };
 
 /**  Which workspace is open. */

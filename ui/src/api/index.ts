@@ -21,6 +21,7 @@ import {
   type OrgView_Serialize,
   type QueryRows,
   type UnitRow_Serialize,
+  type Verification_Serialize,
   type WorkspaceInfo_Serialize,
 } from "../bindings";
 
@@ -33,6 +34,7 @@ export type ChartView = ChartView_Serialize;
 export type CheckRow = CheckRow_Serialize;
 export type ConnectionForm = ConnectionForm_Deserialize;
 export type ConnectionRow = ConnectionRow_Serialize;
+export type Verification = Verification_Serialize;
 export type { AccountRow, IntegrationPlan, Mover, MoversView, QueryRows };
 
 /** Code used when the call never reached a command (no IPC, bad reply). */
@@ -119,6 +121,9 @@ export const api = {
     unwrap(commands.updateIntegration(name, accounts, rename, allowShared)),
   deleteIntegration: (name: string) => unwrap(commands.deleteIntegration(name)).then(() => undefined),
   repairIntegration: (name: string) => unwrap(commands.repairIntegration(name)),
+  /** Cost Explorer requests verifying makes (AWS); `null` locally. */
+  verifyRequests: () => unwrap(commands.verifyRequests()),
+  verifyIntegration: (name: string, months: number) => unwrap(commands.verifyIntegration(name, months)),
 
   chart: (request: ChartRequest) => unwrap(commands.chart(request)),
   movers: (integration: string) => unwrap(commands.movers(integration)),
