@@ -2147,3 +2147,51 @@ async fn verify_shows_evidence_an_independent_reading_of_the_cur_confirms() {
         assert!(!text.contains(&id), "Globex's {id} in {text}");
     }
 }
+
+/// Issue 10: the integration secret is part of health. Gone from this
+/// computer's keyring (another computer on the payer, a wiped keychain),
+/// the integration needs repair and answers nothing; `vi verify` names the
+/// secret; `vi repair` stores a new one without touching the views.
+#[tokio::test]
+async fn an_integration_whose_secret_is_gone_needs_repair_and_repair_stores_one() {
+    let p = Payer::up(&["--accounts", "4", "--health-delay-seconds", "0.2"]);
+    let (_, id) = create(&p, "Acme", 0, 2).await;
+    let before = secret(&id).expect("create stored the secret");
+    let revision = show(&p, "Acme")["integration"]["revision"].clone();
+    keyring::Entry::new("costcarve", &format!("integration/{PAYER}/{id}"))
+        .unwrap()
+        .delete_credential()
+        .unwrap();
+
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "needs_repair", "{shown}");
+    assert!(
+        shown["status"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("secret is not in this computer's keyring"),
+        "{shown}"
+    );
+    let err = p.fails(&["sql", "Acme", "SELECT count(*) FROM cur"], 1);
+    assert!(err.contains("is not healthy"), "{err}");
+    let (report, _) = p.verify("Acme", 4);
+    let parts = check(&report, "definitions")["evidence"]["parts"].clone();
+    let secret_part = parts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["part"] == "secret")
+        .unwrap();
+    assert_eq!(secret_part["ok"], false, "{parts}");
+
+    p.cc(&["vi", "repair", "Acme"]);
+    let after = secret(&id).expect("repair stored a secret");
+    assert_ne!(after, before, "a fresh secret");
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+    assert_eq!(
+        shown["integration"]["revision"], revision,
+        "the views were not rewritten"
+    );
+    p.verify("Acme", 0);
+}
