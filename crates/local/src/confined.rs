@@ -243,3 +243,40 @@ impl ExecutionPlan for ConfinedExec {
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 }
+
+/// Makes every operator of a confined query yield to the runtime now and
+/// then (DataFusion's `CooperativeExec` above each node, not only above the
+/// scans as its own `EnsureCooperative` does). An operator fed from memory —
+/// a cross join multiplying buffered batches — otherwise returns batch after
+/// batch without ever giving its thread back, and a cancelled or timed-out
+/// query would keep computing until it ended by itself.
+#[derive(Debug, Default)]
+pub(crate) struct YieldEverywhere;
+
+impl datafusion::physical_optimizer::PhysicalOptimizerRule for YieldEverywhere {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &datafusion::config::ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::physical_plan::coop::CooperativeExec;
+        plan.transform_up(|node| {
+            if node.is::<CooperativeExec>() {
+                return Ok(Transformed::no(node));
+            }
+            Ok(Transformed::yes(
+                Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>
+            ))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "YieldEverywhere"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}

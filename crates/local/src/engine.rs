@@ -678,7 +678,13 @@ impl SqlEngine {
         let view = vi.view_name();
         let cur = self.ctx.table_provider(CUR_TABLE).await?;
         let accounts = vi.accounts.iter().map(ToString::to_string).collect();
-        let scoped = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(self.config.clone())
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(crate::confined::YieldEverywhere))
+            .build();
+        let scoped = SessionContext::new_with_state(state);
         scoped.register_table(view.as_str(), Arc::new(ConfinedCur::new(cur, accounts)))?;
         let statement = confined.into_statement();
         quiet_query_panics();
