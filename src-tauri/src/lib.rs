@@ -120,6 +120,20 @@ async fn repair_integration(session: State<'_, Session>, name: String) -> Reply<
     reply(session.repair_integration(&name).await)
 }
 
+/// Athena views of CostCarve's whose billing view is gone (AWS).
+#[tauri::command]
+#[specta::specta]
+async fn orphan_views(session: State<'_, Session>) -> Reply<Vec<String>> {
+    reply(session.orphan_views().await)
+}
+
+/// Drops an Athena view no billing view owns (AWS).
+#[tauri::command]
+#[specta::specta]
+async fn drop_orphan_view(session: State<'_, Session>, view: String) -> Reply<()> {
+    reply(session.drop_orphan_view(&view).await)
+}
+
 /// Cost Explorer requests verifying will make (AWS); `null` locally.
 #[tauri::command]
 #[specta::specta]
@@ -258,6 +272,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         repair_integration,
         verify_requests,
         verify_integration,
+        orphan_views,
+        drop_orphan_view,
         chart,
         movers,
         run_query,

@@ -33,6 +33,10 @@ export const commands = {
 	 *  its last closed months reconciled.
 	 */
 	verifyIntegration: (name: string, months: number) => typedError<Verification_Serialize, IpcError>(__TAURI_INVOKE("verify_integration", { name, months })),
+	/**  Athena views of CostCarve's whose billing view is gone (AWS). */
+	orphanViews: () => typedError<string[], IpcError>(__TAURI_INVOKE("orphan_views")),
+	/**  Drops an Athena view no billing view owns (AWS). */
+	dropOrphanView: (view: string) => typedError<null, IpcError>(__TAURI_INVOKE("drop_orphan_view", { view })),
 	/**  A cost chart. */
 	chart: (request: ChartRequest_Deserialize) => typedError<ChartView_Serialize, IpcError>(__TAURI_INVOKE("chart", { request })),
 	/**  Top movers month over month. */

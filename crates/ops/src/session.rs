@@ -312,6 +312,18 @@ impl Session {
             .collect())
     }
 
+    /// Athena views named like an integration's that no billing view owns
+    /// (AWS; as of the last [`Self::integrations`]): the trace of a billing
+    /// view deleted outside CostCarve. Empty locally.
+    pub async fn orphan_views(&self) -> Result<Vec<String>> {
+        Ok(self.ensure_open().await?.orphan_views())
+    }
+
+    /// Drops one of [`Self::orphan_views`].
+    pub async fn drop_orphan_view(&self, view: &str) -> Result<()> {
+        self.ensure_open().await?.drop_orphan(view).await
+    }
+
     /// What creating `name` over `accounts` (or changing the integration
     /// `existing` to them) will send: the view DDL and the billing filter.
     pub async fn plan(

@@ -332,3 +332,41 @@ async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_fina
     assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 0, "final");
     s.delete_integration("Acme").await.unwrap();
 }
+
+/// Issue 10: a billing view deleted outside CostCarve leaves its Athena view
+/// behind. The list then has no integration but the desktop does not say
+/// "no integrations yet": it is told of the view left behind, and dropping
+/// it leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_billing_view_deleted_outside_leaves_a_view_the_desktop_is_told_of() {
+    let _env = AWS_ENV.lock().await;
+    let emu = Emulators::up(&["--accounts", "4", "--health-delay-seconds", "0.2"]);
+    let home = tempfile::tempdir().unwrap();
+    let s = session_on(&emu, home.path(), Arc::new(SystemClock));
+    s.open_connection("emu").await.unwrap();
+    let org = s.organization(false).await.unwrap();
+    let one = vec![org.accounts.last().unwrap().id.clone()];
+    let row = s.create_integration("Acme", &one, false).await.unwrap();
+    assert!(s.orphan_views().await.unwrap().is_empty());
+
+    let billing = aws_sdk_billing::Client::new(&emu.billing_config().await);
+    let arn = s.integrations().await.unwrap()[0]
+        .billing_view_arn
+        .clone()
+        .unwrap();
+    billing
+        .delete_billing_view()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+
+    assert!(s.integrations().await.unwrap().is_empty());
+    assert_eq!(
+        s.orphan_views().await.unwrap(),
+        vec![format!("vi_{}", row.name.to_lowercase())]
+    );
+    s.drop_orphan_view("vi_acme").await.unwrap();
+    assert!(s.integrations().await.unwrap().is_empty());
+    assert!(s.orphan_views().await.unwrap().is_empty());
+}

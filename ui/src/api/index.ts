@@ -121,6 +121,9 @@ export const api = {
     unwrap(commands.updateIntegration(name, accounts, rename, allowShared)),
   deleteIntegration: (name: string) => unwrap(commands.deleteIntegration(name)).then(() => undefined),
   repairIntegration: (name: string) => unwrap(commands.repairIntegration(name)),
+  /** Athena views of CostCarve's that no billing view owns (AWS). */
+  orphanViews: () => unwrap(commands.orphanViews()),
+  dropOrphanView: (view: string) => unwrap(commands.dropOrphanView(view)).then(() => undefined),
   /** Cost Explorer requests verifying makes (AWS); `null` locally. */
   verifyRequests: () => unwrap(commands.verifyRequests()),
   verifyIntegration: (name: string, months: number) => unwrap(commands.verifyIntegration(name, months)),

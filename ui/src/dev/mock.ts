@@ -191,6 +191,10 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
     case "integrations":
       await sleep(100);
       return integrations;
+    case "orphan_views":
+      return [];
+    case "verify_requests":
+      return null;
     case "plan_integration": {
       await sleep(120);
       const name = String(a.name).trim();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ceRequestCost, count, isNegative, isoShort, isZero, unitLabel } from "./format";
+import { ceRequestCost, count, emptyListMessage, isNegative, isoShort, isZero, unitLabel } from "./format";
 
 describe("format", () => {
   it("prices Cost Explorer requests at USD 0.01 each, without float drift", () => {
@@ -36,5 +36,15 @@ describe("isoShort", () => {
     expect(isoShort("2026-11-26T17:18:58Z")).toBe("2026-11-26 17:18 UTC");
     expect(isoShort("2026-11-26T17:18:58+02:00")).toBe("2026-11-26 17:18 +02:00");
     expect(isoShort("2026-11-26")).toBe("2026-11-26");
+  });
+});
+
+describe("emptyListMessage", () => {
+  it('says "no integrations yet" only when nothing of CostCarve\'s is there', () => {
+    expect(emptyListMessage([])).toMatch(/^No integrations yet\./);
+    const left = emptyListMessage(["vi_acme"]);
+    expect(left).not.toMatch(/yet/);
+    expect(left).toContain("1 Athena view of CostCarve's has no billing view");
+    expect(emptyListMessage(["vi_a", "vi_b"])).toContain("2 Athena views of CostCarve's have no billing view");
   });
 });

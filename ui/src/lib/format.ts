@@ -33,3 +33,19 @@ export function isoShort(iso: string): string {
   const zone = m[3] === undefined ? "" : m[3] === "Z" ? " UTC" : ` ${m[3]}`;
   return `${m[1]} ${m[2]}${zone}`;
 }
+
+/**
+ * What the integration list says when it has no row: "yet" only when the
+ * workspace has nothing of CostCarve's at all; with views left behind by a
+ * billing view deleted outside the app, it says so instead.
+ */
+export function emptyListMessage(orphanViews: readonly string[]): string {
+  if (orphanViews.length === 0) {
+    return "No integrations yet. Create one per customer: name it, pick its accounts, review what will be made.";
+  }
+  return `No integration is complete in this payer: ${count(orphanViews.length, "Athena view")} of CostCarve's ${
+    orphanViews.length === 1 ? "has" : "have"
+  } no billing view (deleted outside CostCarve, or a create was interrupted). Drop ${
+    orphanViews.length === 1 ? "it" : "them"
+  } below, or create the integration again.`;
+}

@@ -19,6 +19,8 @@ class DataState {
   busy = $state<string | null>(null);
 
   integrations = $state.raw<IntegrationRow[]>([]);
+  /** Athena views of CostCarve's whose billing view is gone (AWS). */
+  orphanViews = $state.raw<string[]>([]);
   integrationsLoaded = $state(false);
   integrationsLoading = $state(false);
 
@@ -70,6 +72,7 @@ class DataState {
   #forgetWorkspace(): void {
     this.generation++;
     this.integrations = [];
+    this.orphanViews = [];
     this.integrationsLoaded = false;
     this.org = null;
     this.#orgPromise = null;
@@ -82,8 +85,10 @@ class DataState {
     this.integrationsLoading = true;
     try {
       const rows = await app.attempt(() => api.integrations());
+      const orphans = rows ? await app.attempt(() => api.orphanViews()) : undefined;
       if (rows && gen === this.generation) {
         this.integrations = rows;
+        this.orphanViews = orphans ?? [];
         this.integrationsLoaded = true;
       }
     } finally {
