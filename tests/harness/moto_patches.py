@@ -8,7 +8,8 @@ everything here is reached over HTTP by unchanged SDK clients:
   The output location falls back to the workgroup's, as in AWS.
 - Athena faults: matching executions end FAILED/CANCELLED and/or stay RUNNING
   for a while (so StopQueryExecution can cancel them before they apply).
-- Cost Explorer: every request is recorded; GetCostForecast (which moto lacks)
+- Cost Explorer: every request is recorded (and can be made to fail after a
+  number of successes, `ce-faults`); GetCostForecast (which moto lacks)
   is validated and answered from a queue of canned results or a default.
 - Organizations: pages of at most 20 (also ListAccounts' default page) and
   MaxResults outside 1..20 refused, as AWS does.
@@ -109,6 +110,9 @@ class Controls:
         with self.lock:
             self.athena_faults: list[AthenaFault] = []
             self.ce_requests: list[dict[str, Any]] = []
+            # Cost Explorer faults: each lets `skip` requests through, then
+            # fails the next one with its error (recorded, as AWS bills it).
+            self.ce_faults: list[dict[str, Any]] = []
             # GetCostForecast canned results per account: queued, and those
             # already handed out, keyed by the request body (moto's CE scheme).
             self.forecast_queue: dict[str, list[Any]] = {}
@@ -123,9 +127,16 @@ class Controls:
                     return fault
         return None
 
-    def record_ce_request(self, action: str, params: Any) -> None:
+    def record_ce_request(self, action: str, params: Any) -> dict[str, Any] | None:
+        """Records a request; the fault it must fail with, if one is due."""
         with self.lock:
             self.ce_requests.append({"action": action, "params": params})
+            if self.ce_faults:
+                fault = self.ce_faults[0]
+                if fault["skip"] == 0:
+                    return self.ce_faults.pop(0)
+                fault["skip"] -= 1
+        return None
 
     def forecast_for(self, account_id: str, body: str) -> Any | None:
         with self.lock:
@@ -195,6 +206,20 @@ def _get_ce_requests(request: Any) -> tuple[int, Any]:
         return 200, list(CONTROLS.ce_requests)
 
 
+def _post_ce_faults(request: Any) -> tuple[int, Any]:
+    body = _body(request)
+    if not isinstance(body, dict) or set(body) - {"skip", "code", "message", "status"}:
+        raise ValueError("a Cost Explorer fault is {skip, code, message, status}")
+    fault = {"skip": int(body.get("skip", 0)), "code": str(body.get("code", "LimitExceededException")),
+             "message": str(body.get("message", "failure injected by a Cost Explorer fault")),
+             "status": int(body.get("status", 400))}
+    if fault["skip"] < 0:
+        raise ValueError("'skip' must be 0 or more")
+    with CONTROLS.lock:
+        CONTROLS.ce_faults.append(fault)
+    return 201, fault
+
+
 def _delete_ce_requests(request: Any) -> tuple[int, Any]:
     with CONTROLS.lock:
         CONTROLS.ce_requests.clear()
@@ -222,6 +247,7 @@ def _delete_forecast_results(request: Any) -> tuple[int, Any]:
 CONTROL_ROUTES = {
     "athena-faults": {"GET": _get_athena_faults, "POST": _post_athena_faults, "DELETE": _delete_athena_faults},
     "ce-requests": {"GET": _get_ce_requests, "DELETE": _delete_ce_requests},
+    "ce-faults": {"POST": _post_ce_faults},
     "ce-forecast-results": {"POST": _post_forecast_results, "DELETE": _delete_forecast_results},
     "ce-config": {"GET": lambda request: (200, ce_engine.CONFIG.get()),
                   "POST": lambda request: (200, ce_engine.CONFIG.update(_body(request)))},
@@ -591,7 +617,11 @@ def _ce_call_action(self: CostExplorerResponse) -> Any:
         params = json.loads(self.body) if self.body else {}
     except ValueError:
         params = self.body
-    CONTROLS.record_ce_request(self._get_action(), params)
+    fault = CONTROLS.record_ce_request(self._get_action(), params)
+    if fault is not None:
+        error = JsonRESTError(fault["code"], fault["message"])
+        error.code = fault["status"]
+        raise error
     return _original_ce_call_action(self)
 
 

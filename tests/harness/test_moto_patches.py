@@ -404,6 +404,23 @@ def test_ce_requests_are_recorded_in_order(emu, aws):
     assert control(emu, "GET", "/moto-api/costcarve/ce-requests") == (200, [])
 
 
+def test_a_ce_fault_fails_the_request_after_its_skips_and_the_request_is_still_logged(emu, aws):
+    ce = aws("ce")
+    control(emu, "DELETE", "/moto-api/costcarve/ce-requests")
+    assert control(emu, "POST", "/moto-api/costcarve/ce-faults",
+                   {"skip": 1, "code": "LimitExceededException", "message": "slow down"})[0] == 201
+    forecast = {"TimePeriod": {"Start": "2026-02-01", "End": "2026-02-03"}, "Metric": "UNBLENDED_COST",
+                "Granularity": "DAILY", "BillingViewArn": BILLING_VIEW}
+    with pytest.raises(ce.exceptions.ResourceNotFoundException):  # let through: no such view
+        ce.get_cost_forecast(**forecast)
+    with pytest.raises(ce.exceptions.LimitExceededException, match="slow down"):
+        ce.get_cost_forecast(**forecast)
+    with pytest.raises(ce.exceptions.ResourceNotFoundException):  # the fault is used up
+        ce.get_cost_forecast(**forecast)
+    assert len(control(emu, "GET", "/moto-api/costcarve/ce-requests")[1]) == 3
+    assert control(emu, "POST", "/moto-api/costcarve/ce-faults", {"skip": -1})[0] == 400
+
+
 def test_cost_forecast_is_the_recent_daily_mean_per_day_or_month(emu, aws):
     ce = aws("ce")
     daily = ce.get_cost_forecast(TimePeriod={"Start": "2026-03-30", "End": "2026-04-02"},

@@ -370,3 +370,57 @@ async fn a_billing_view_deleted_outside_leaves_a_view_the_desktop_is_told_of() {
     assert!(s.integrations().await.unwrap().is_empty());
     assert!(s.orphan_views().await.unwrap().is_empty());
 }
+
+/// Issue 10: every billed request is counted. A chart over last month and
+/// this one asks Cost Explorer twice; when the second request fails, the
+/// first was still billed: the connection's total counts both, and the
+/// month that was answered is kept (the next chart asks for the open month
+/// only).
+#[tokio::test]
+async fn requests_are_counted_when_a_later_part_of_the_answer_fails() {
+    let _env = AWS_ENV.lock().await;
+    let emu = Emulators::up(&["--accounts", "6", "--health-delay-seconds", "0.2"]);
+    let moto = &emu.env["COSTCARVE_EMU_MOTO_URL"];
+    let home = tempfile::tempdir().unwrap();
+    let s = session_on(&emu, home.path(), Arc::new(SystemClock));
+    s.open_connection("emu").await.unwrap();
+    let org = s.organization(false).await.unwrap();
+    let some: Vec<String> = org.accounts.iter().take(2).map(|a| a.id.clone()).collect();
+    s.create_integration("Acme", &some, false).await.unwrap();
+    let two_months = ChartRequest {
+        integration: "Acme".into(),
+        kind: "daily".into(),
+        from: Some(emu.month_start(1)),
+        to: None,
+        group_by: None,
+        large: false,
+    };
+    let warm = s.chart(&two_months).await.unwrap();
+    assert_eq!(warm.ce_requests, Some(2), "a closed and an open part");
+    let before = warm.ce_requests_total.unwrap();
+    // The same months by account: nothing of it is cached yet.
+    let fresh = ChartRequest {
+        kind: "account".into(),
+        ..two_months.clone()
+    };
+    let reply = request(
+        moto,
+        "POST",
+        "/moto-api/costcarve/ce-faults",
+        r#"{"skip": 1, "code": "DataUnavailableException", "message": "Data is not available"}"#,
+    );
+    assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
+    let failed = s.chart(&fresh).await.unwrap_err();
+    assert_eq!(costcarve_ops::IpcError::from(failed).code.as_str(), "aws");
+    let after = s.chart(&fresh).await.unwrap();
+    assert_eq!(
+        after.ce_requests,
+        Some(1),
+        "only the open month is asked again"
+    );
+    assert_eq!(
+        after.ce_requests_total,
+        Some(before + 2 + 1),
+        "the failed answer's two billed requests are counted"
+    );
+}
