@@ -2079,7 +2079,12 @@ async fn verify_shows_evidence_an_independent_reading_of_the_cur_confirms() {
     assert_eq!(athena["members"], json!(members), "{athena}");
     assert_eq!(athena["outside"], 0);
     // Through Cost Explorer: the last twelve months and this one, to today.
-    let today = chrono::Utc::now().date_naive();
+    // The day the app verified on (its own clock).
+    let today = chrono::NaiveDate::parse_from_str(
+        &report["checked_at"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
     let open = today.with_day(1).unwrap();
     let from = (open - chrono::Months::new(12)).to_string();
     let shown = &check(&report, "isolation_shown")["evidence"];
