@@ -294,7 +294,7 @@ impl AwsWorkspace {
 
 /// Where an integration stands: healthy only when both views are exactly
 /// what CostCarve makes, over the same accounts, the ones it last wrote.
-pub(super) fn status_of(
+fn status_of(
     view: &BillingView,
     athena: Option<&StoredView>,
     digest: Option<&str>,

@@ -12,14 +12,15 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 
+use costcarve_core::account::AccountId;
 use costcarve_core::cost::{first_of_month, CostQuery};
 use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::verification::{
     self, closed_months, names, not_run, Part, Sides, Verification, VerifyRequests,
 };
 
-use super::status::{status_of, strs, Expected};
-use super::{AwsWorkspace, ManagedIntegration, Status, WorkspaceError};
+use super::status::{strs, Expected};
+use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
 use crate::billing::{self, account_digest, BillingView, Health};
 use crate::catalog::StoredView;
 use crate::secrets::SecretKey;
@@ -78,8 +79,13 @@ impl AwsWorkspace {
                 now,
             ));
         };
-        let members = m.integration.accounts.clone();
-        debug_assert_eq!(strs(&members), view.accounts);
+        // The members as both views hold them now (another desktop may have
+        // changed them since this one last synced).
+        let members: BTreeSet<AccountId> = view
+            .accounts
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
         let today = now.date_naive();
         let open_month = first_of_month(today);
         let months = closed_months(today, months);
@@ -259,22 +265,29 @@ fn parts(
             ..billing_part
         },
         Some(v) => {
-            let status = status_of(v, athena, None, expected);
             let recorded = billing::recorded(&v.description);
             let digest_ok = recorded
                 .as_ref()
                 .is_none_or(|r| r.digest == account_digest(v.accounts.iter().map(String::as_str)));
-            match (&v.health, &status) {
-                (Health::Creating | Health::Updating, _) => Part {
+            match &v.health {
+                Health::Creating | Health::Updating => Part {
                     detail: "is being created or updated; verify again when it is healthy".into(),
+                    ..billing_part
+                },
+                Health::Unhealthy(reasons) => Part {
+                    detail: format!("is unhealthy: {}", reasons.join(", ")),
                     ..billing_part
                 },
                 _ if !v.filter_extras.is_empty() => Part {
                     detail: format!("its filter also has {}", v.filter_extras.join(", ")),
                     ..billing_part
                 },
-                (_, Status::NeedsRepair { reason }) if !reason.contains("Athena view") => Part {
-                    detail: reason.clone(),
+                _ if v.source_views != [expected.primary.clone()] => Part {
+                    detail: format!(
+                        "is derived from [{}] instead of the payer's primary view {}",
+                        v.source_views.join(", "),
+                        expected.primary
+                    ),
                     ..billing_part
                 },
                 _ if !digest_ok => Part {
