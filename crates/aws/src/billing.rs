@@ -11,6 +11,7 @@ use aws_sdk_billing::types::{
     BillingViewStatus, BillingViewType, Dimension, DimensionValues, Expression, ResourceTag,
 };
 use aws_sdk_billing::Client;
+use futures::{StreamExt, TryStreamExt};
 
 use costcarve_core::account::AccountId;
 use costcarve_core::integration::{VirtualIntegration, MAX_ACCOUNTS};
@@ -271,12 +272,16 @@ impl BillingViews {
 
     /// [`Self::get`], with the views it is derived from.
     pub async fn get_with_sources(&self, arn: &str) -> Result<Option<BillingView>, AwsError> {
-        let Some(mut view) = self.get(arn).await? else {
+        let (view, sources) = futures::join!(self.get(arn), self.source_views(arn));
+        let Some(mut view) = view? else {
             return Ok(None);
         };
-        view.source_views = self.source_views(arn).await?;
+        view.source_views = sources?;
         Ok(Some(view))
     }
+
+    /// How many managed views [`BillingViews::list_managed`] reads at once.
+    const LIST_CONCURRENCY: usize = 16;
 
     /// The views a view is derived from.
     pub async fn source_views(&self, arn: &str) -> Result<Vec<String>, AwsError> {
@@ -360,18 +365,25 @@ impl BillingViews {
                     .flatten()
             }));
         }
-        let mut out = Vec::new();
-        for arn in arns {
-            let tags = self.tags(&arn).await?;
+        // Three reads per view (tags, the view, its sources): for a payer
+        // with hundreds of customers they run LIST_CONCURRENCY at a time,
+        // in order, instead of one after another.
+        let read = |arn: String| async move {
+            let (tags, view) = futures::try_join!(self.tags(&arn), self.get_with_sources(&arn))?;
             if tags.get(TAG_MANAGED).map(String::as_str) != Some("true") {
-                continue;
+                return Ok(None);
             }
-            if let Some(mut view) = self.get_with_sources(&arn).await? {
+            Ok::<_, AwsError>(view.map(|mut view| {
                 view.tags = tags;
-                out.push(view);
-            }
-        }
-        Ok(out)
+                view
+            }))
+        };
+        let views: Vec<Option<BillingView>> = futures::stream::iter(arns)
+            .map(read)
+            .buffered(Self::LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(views.into_iter().flatten().collect())
     }
 
     /// Polls until the view is healthy, with a growing pause (starting at
