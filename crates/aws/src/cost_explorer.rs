@@ -68,9 +68,36 @@ fn group(d: &Dimension) -> GroupDefinition {
         Dimension::Region => (GroupDefinitionType::Dimension, "REGION".into()),
         Dimension::UsageType => (GroupDefinitionType::Dimension, "USAGE_TYPE".into()),
         Dimension::LineItemType => (GroupDefinitionType::Dimension, "RECORD_TYPE".into()),
-        Dimension::Tag(k) => (GroupDefinitionType::Tag, k.clone()),
+        Dimension::Tag(k) => (GroupDefinitionType::Tag, cost_explorer_tag(k).to_string()),
     };
     GroupDefinition::builder().r#type(kind).key(key).build()
+}
+
+/// A tag as Cost Explorer names it, from its CUR 2.0 name: user tags are
+/// `user_<key>` in the CUR and `<key>` in Cost Explorer; AWS-generated tags
+/// `aws_<key>` and `aws:<key>`.
+fn cost_explorer_tag(cur_key: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(user) = cur_key.strip_prefix("user_") {
+        user.into()
+    } else if let Some(generated) = cur_key.strip_prefix("aws_") {
+        format!("aws:{generated}").into()
+    } else {
+        cur_key.into()
+    }
+}
+
+/// A group's key as the app shows it: Cost Explorer answers tag groups as
+/// `<key>$<value>` (`<key>$` for costs without the tag); the app shows the
+/// value, as the local engine does.
+fn shown_key(d: &Dimension, key: &str) -> String {
+    match d {
+        Dimension::Tag(_) => key
+            .split_once('$')
+            .map(|(_, value)| value)
+            .unwrap_or(key)
+            .to_string(),
+        _ => key.to_string(),
+    }
 }
 
 /// Cost Explorer for one connection; counts the paid requests it makes.
@@ -185,7 +212,12 @@ impl CostExplorer {
                 for g in r.groups() {
                     points.push(CostPoint {
                         period,
-                        keys: g.keys().to_vec(),
+                        keys: g
+                            .keys()
+                            .iter()
+                            .zip(&q.group_by)
+                            .map(|(k, d)| shown_key(d, k))
+                            .collect(),
                         amount: amount(g.metrics()),
                     });
                 }
@@ -371,5 +403,21 @@ impl CostExplorer {
             total,
             points,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cur_tag_names_become_cost_explorer_names_and_values_are_shown_bare() {
+        assert_eq!(cost_explorer_tag("user_team"), "team");
+        assert_eq!(cost_explorer_tag("aws_createdBy"), "aws:createdBy");
+        assert_eq!(cost_explorer_tag("team"), "team");
+        let tag = Dimension::Tag("user_team".into());
+        assert_eq!(shown_key(&tag, "team$platform"), "platform");
+        assert_eq!(shown_key(&tag, "team$"), "");
+        assert_eq!(shown_key(&Dimension::Service, "Amazon S3"), "Amazon S3");
     }
 }

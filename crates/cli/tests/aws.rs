@@ -589,6 +589,49 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
         }
     }
 
+    // By a cost allocation tag, named as the CUR names it (`user_team`):
+    // Cost Explorer knows it as `team` and answers `team$value`; the app
+    // shows the value, as it does locally ("" for untagged costs).
+    let (out, _) = p.cc(&[
+        "cost",
+        "Acme Corp",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--group-by",
+        "tag:user_team",
+        "--json",
+    ]);
+    let series: Value = serde_json::from_str(&out).unwrap();
+    let mut independent = p.cur_sums(&[
+        "--accounts",
+        &accounts_arg,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--group-by",
+        "tag:team",
+    ]);
+    for point in independent["points"].as_array_mut().unwrap() {
+        let key = point["keys"][0]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("team$")
+            .to_string();
+        point["keys"] = json!([key]);
+    }
+    let values: BTreeSet<String> = cli_points(&independent)
+        .keys()
+        .map(|(_, k)| k[0].clone())
+        .collect();
+    assert!(
+        values.len() > 2,
+        "the customer's costs carry several teams: {values:?}"
+    );
+    assert_same_figures("unblended by tag:user_team", &series, &independent);
+
     // Forecast through the view.
     let (out, _) = p.cc(&["forecast", "Acme Corp", "--to", "2027-06-01", "--json"]);
     let forecast: Value = serde_json::from_str(&out).unwrap();
