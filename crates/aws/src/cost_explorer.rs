@@ -53,6 +53,15 @@ impl FromStr for BillingViewArn {
     }
 }
 
+/// Cost Explorer's `[start, end)` period.
+fn interval(start: NaiveDate, end: NaiveDate) -> Result<DateInterval, AwsError> {
+    DateInterval::builder()
+        .start(start.to_string())
+        .end(end.to_string())
+        .build()
+        .map_err(|e| AwsError::Invalid(e.to_string()))
+}
+
 fn metric_name(m: Metric) -> &'static str {
     match m {
         Metric::UnblendedCost => "UnblendedCost",
@@ -149,13 +158,7 @@ impl CostExplorer {
                 .client
                 .get_cost_and_usage()
                 .billing_view_arn(view.as_str())
-                .time_period(
-                    DateInterval::builder()
-                        .start(q.from.to_string())
-                        .end(q.to.to_string())
-                        .build()
-                        .map_err(|e| AwsError::Invalid(e.to_string()))?,
-                )
+                .time_period(interval(q.from, q.to)?)
                 .granularity(match q.granularity {
                     Granularity::Daily => aws_sdk_costexplorer::types::Granularity::Daily,
                     Granularity::Monthly => aws_sdk_costexplorer::types::Granularity::Monthly,
@@ -267,13 +270,7 @@ impl CostExplorer {
                 .client
                 .get_dimension_values()
                 .billing_view_arn(view.as_str())
-                .time_period(
-                    DateInterval::builder()
-                        .start(from.to_string())
-                        .end(to.to_string())
-                        .build()
-                        .map_err(|e| AwsError::Invalid(e.to_string()))?,
-                )
+                .time_period(interval(from, to)?)
                 .dimension(CeDimension::LinkedAccount)
                 .set_next_page_token(token.take())
                 .send()
@@ -363,13 +360,7 @@ impl CostExplorer {
             .client
             .get_cost_forecast()
             .billing_view_arn(view.as_str())
-            .time_period(
-                DateInterval::builder()
-                    .start(from.to_string())
-                    .end(to.to_string())
-                    .build()
-                    .map_err(|e| AwsError::Invalid(e.to_string()))?,
-            )
+            .time_period(interval(from, to)?)
             .granularity(match granularity {
                 Granularity::Daily => aws_sdk_costexplorer::types::Granularity::Daily,
                 Granularity::Monthly => aws_sdk_costexplorer::types::Granularity::Monthly,

@@ -70,6 +70,25 @@ impl Verification {
         }
     }
 
+    /// The result when the parts are not what CostCarve made: the other
+    /// checks do not run (a tampered view would show other customers' data).
+    pub fn stopped_at_definitions(
+        integration: impl Into<String>,
+        workspace: impl Into<String>,
+        definitions: Check,
+        reason: &str,
+        requests: Option<VerifyRequests>,
+        checked_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let checks = vec![
+            definitions,
+            not_run(names::ISOLATION_LINE_ITEMS, reason),
+            not_run(names::ISOLATION_SHOWN, reason),
+            not_run(names::RECONCILIATION, reason),
+        ];
+        Self::new(integration, workspace, checks, requests, checked_at)
+    }
+
     /// The check named so.
     pub fn check(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)

@@ -544,11 +544,7 @@ impl SqlEngine {
             let keys: Vec<Vec<Option<String>>> = (0..nkeys)
                 .map(|i| strings_of(b.column(i + 1)))
                 .collect::<Result<_, _>>()?;
-            let amount = cast(b.column(nkeys + 1), &DataType::Float64)?;
-            let amount = amount
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .ok_or_else(|| LocalError::Engine("amount is not a number".into()))?;
+            let amount = amounts(b.column(nkeys + 1))?;
             for row in 0..b.num_rows() {
                 let Some(period) = periods[row]
                     .as_deref()
@@ -556,11 +552,7 @@ impl SqlEngine {
                 else {
                     continue;
                 };
-                let value = if amount.is_null(row) {
-                    0.0
-                } else {
-                    amount.value(row)
-                };
+                let value = amount[row];
                 points.push(CostPoint {
                     period,
                     keys: keys
@@ -617,26 +609,16 @@ impl SqlEngine {
         let mut raw_monthly = std::collections::BTreeMap::new();
         for b in &totals {
             let months = strings_of(b.column(0))?;
-            let amount = cast(b.column(1), &DataType::Float64)?;
-            let amount = amount
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .ok_or_else(|| LocalError::Engine("amount is not a number".into()))?;
-            for (row, month) in months.into_iter().enumerate() {
-                let Some(month) =
+            let amounts = amounts(b.column(1))?;
+            for (month, value) in months.into_iter().zip(amounts) {
+                if let Some(month) =
                     month.and_then(|m| NaiveDate::parse_from_str(&m, "%Y-%m-%d").ok())
-                else {
-                    continue;
-                };
-                let value = if amount.is_null(row) {
-                    0.0
-                } else {
-                    amount.value(row)
-                };
-                raw_monthly.insert(
-                    month,
-                    Decimal::from_f64(value).unwrap_or_default().round_dp(6),
-                );
+                {
+                    raw_monthly.insert(
+                        month,
+                        Decimal::from_f64(value).unwrap_or_default().round_dp(6),
+                    );
+                }
             }
         }
         Ok(VerificationFacts {
@@ -847,6 +829,24 @@ fn strings_of(array: &dyn Array) -> Result<Vec<Option<String>>, LocalError> {
                 None
             } else {
                 Some(f.value(i).to_string())
+            }
+        })
+        .collect())
+}
+
+/// A column of amounts as numbers, NULL as 0.
+fn amounts(array: &dyn Array) -> Result<Vec<f64>, LocalError> {
+    let array = cast(array, &DataType::Float64)?;
+    let numbers = array
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| LocalError::Engine("amount is not a number".into()))?;
+    Ok((0..numbers.len())
+        .map(|i| {
+            if numbers.is_null(i) {
+                0.0
+            } else {
+                numbers.value(i)
             }
         })
         .collect())

@@ -17,9 +17,7 @@ use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
 use costcarve_core::ports::Clock;
-use costcarve_core::verification::{
-    self, closed_months, names, not_run, Part, Sides, Verification,
-};
+use costcarve_core::verification::{self, closed_months, names, Part, Sides, Verification};
 use costcarve_core::view_definition::ViewDefinition;
 
 use crate::engine::{QueryResult, SqlEngine};
@@ -362,15 +360,11 @@ impl LocalWorkspace {
         let now = self.clock.now();
         if !definitions.ok {
             let reason = "the saved definition and the view differ; open the workspace again";
-            return Ok(Verification::new(
+            return Ok(Verification::stopped_at_definitions(
                 vi.name.as_str(),
                 "local",
-                vec![
-                    definitions,
-                    not_run(names::ISOLATION_LINE_ITEMS, reason),
-                    not_run(names::ISOLATION_SHOWN, reason),
-                    not_run(names::RECONCILIATION, reason),
-                ],
+                definitions,
+                reason,
                 None,
                 now,
             ));

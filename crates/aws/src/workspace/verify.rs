@@ -16,7 +16,7 @@ use costcarve_core::account::AccountId;
 use costcarve_core::cost::{first_of_month, CostQuery};
 use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::verification::{
-    self, closed_months, names, not_run, Part, Sides, Verification, VerifyRequests,
+    self, closed_months, names, Part, Sides, Verification, VerifyRequests,
 };
 
 use super::status::{strs, Expected};
@@ -63,15 +63,11 @@ impl AwsWorkspace {
         let now = self.clock.now();
         let Some(view) = view.filter(|_| definitions.ok) else {
             let reason = "the integration's parts are not what CostCarve made; repair it first";
-            return Ok(Verification::new(
+            return Ok(Verification::stopped_at_definitions(
                 m.integration.name.as_str(),
                 "aws",
-                vec![
-                    definitions,
-                    not_run(names::ISOLATION_LINE_ITEMS, reason),
-                    not_run(names::ISOLATION_SHOWN, reason),
-                    not_run(names::RECONCILIATION, reason),
-                ],
+                definitions,
+                reason,
                 Some(VerifyRequests {
                     planned: VERIFY_REQUESTS,
                     made: 0,
