@@ -25,12 +25,13 @@ ensure_tauri_driver() {
 }
 
 # The system tools the real window needs (Debian: xvfb xauth
-# webkit2gtk-driver keyutils imagemagick). Installed when missing and root.
+# webkit2gtk-driver dbus gnome-keyring imagemagick). Installed when missing and root.
 ensure_system_tools() {
   local missing=()
   command -v xvfb-run >/dev/null || missing+=(xvfb xauth)
   [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
-  command -v keyctl >/dev/null || missing+=(keyutils)
+  command -v dbus-run-session >/dev/null || missing+=(dbus)
+  command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
   [ -x /usr/bin/import ] || missing+=(imagemagick)
   if [ "${#missing[@]}" -eq 0 ]; then
     return

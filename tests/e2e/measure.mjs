@@ -1,6 +1,6 @@
 // Measures the desktop app (meant for the release build): cold start to the
 // first interactive screen, and idle memory. Run through tests/e2e/measure,
-// which provides Xvfb, a session keyring, tauri-driver and a fresh app home.
+// which provides Xvfb, a private Secret Service, tauri-driver and a fresh app home.
 // Prints `MEASURE` lines; everything else is commentary.
 //
 // (a) Start time, two ways, each over N fresh launches (the demo workspace

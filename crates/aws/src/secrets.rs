@@ -1,7 +1,9 @@
 //! Secrets in the OS keyring (macOS Keychain, Windows Credential Manager,
-//! the Linux kernel keyring): a connection's access keys and each
-//! integration's secret. Nothing here is ever written to a file, a log, an
-//! error message or output; errors name the entry, never its value.
+//! on Linux the desktop's Secret Service: GNOME Keyring, KWallet): a
+//! connection's access keys and each integration's secret. All three keep
+//! them on disk, encrypted, across reboots. Nothing here is ever written to a
+//! file, a log, an error message or output; errors name the entry, never its
+//! value.
 
 use std::fmt;
 
@@ -15,10 +17,7 @@ pub const SERVICE: &str = "costcarve";
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// The platform keyring refused or is unavailable.
-    #[error(
-        "the OS keyring could not store or read '{entry}': {reason}; on Linux, run inside a \
-         session keyring (`keyctl session -`) or unlock the desktop keyring"
-    )]
+    #[error("the OS keyring could not store or read '{entry}': {reason}; {hint}", hint = KEYRING_HINT)]
     Keyring {
         /// The entry's name (never its value).
         entry: String,
@@ -29,6 +28,18 @@ pub enum SecretError {
     #[error("the keyring entry '{0}' is damaged; remove and add it again")]
     Damaged(String),
 }
+
+/// What to do when the keyring refuses, for the platform at hand.
+#[cfg(target_os = "linux")]
+const KEYRING_HINT: &str = "on Linux CostCarve keeps secrets in the desktop's Secret Service \
+    (GNOME Keyring or KWallet), which must be running and unlocked: log in to the desktop \
+    or unlock its login keyring (e.g. in Seahorse); without a desktop (SSH, a server) run \
+    `gnome-keyring-daemon --unlock` inside `dbus-run-session` (README: where secrets live)";
+#[cfg(target_os = "macos")]
+const KEYRING_HINT: &str = "unlock the login keychain (Keychain Access) and allow CostCarve \
+    to use it";
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+const KEYRING_HINT: &str = "check that Windows Credential Manager is available to this user";
 
 /// A keyring entry's name: what it is for, never what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -120,7 +131,10 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &SecretKey) -> Result<bool, SecretError>;
 }
 
-/// The OS keyring.
+/// The OS keyring: the macOS Keychain, Windows Credential Manager, or on
+/// Linux the Secret Service of the user's D-Bus session (keyring's
+/// `sync-secret-service` store, secrets encrypted on the bus). Not the kernel
+/// keyring (keyutils): it keeps nothing across a reboot.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Keyring;
 
@@ -141,8 +155,9 @@ impl SecretStore for Keyring {
         let e = entry(key)?;
         e.set_password(value.expose())
             .map_err(|err| keyring_error(key, &err))?;
-        // Some backends (the Linux kernel keyring outside a session) accept
-        // a write and then lose it: read it back so that never goes unseen.
+        // A store may accept a write and then not return it (a collection
+        // that is not the one searched, a backend that drops it): read it
+        // back so that never goes unseen.
         match e.get_password() {
             Ok(v) if v == value.expose() => Ok(()),
             Ok(_) => Err(SecretError::Damaged(key.to_string())),

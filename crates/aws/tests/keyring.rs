@@ -1,11 +1,16 @@
 //! The OS keyring through [`Keyring`]: what goes in comes out, removal is
-//! idempotent, and a connection's keys round-trip. Run inside a session
-//! keyring (`keyctl session -`), as `scripts/test` does.
+//! idempotent, and a connection's keys round-trip. On Linux that is the
+//! Secret Service: run under `scripts/private-keyring` (a throwaway
+//! gnome-keyring on a private bus), as `scripts/test` does; the tests refuse
+//! to run against the developer's own keychain.
 
 use costcarve_aws::secrets::{self, AccessKeys, Keyring, Secret, SecretKey, SecretStore};
 
+use crate::support::private_keyring;
+
 #[test]
 fn secrets_round_trip_through_the_os_keyring() {
+    private_keyring();
     let key = SecretKey::integration("123456789012", &uuid_like());
     let value = Secret::random();
     assert_eq!(Keyring.get(&key).unwrap(), None);
@@ -21,6 +26,7 @@ fn secrets_round_trip_through_the_os_keyring() {
 
 #[test]
 fn a_connections_access_keys_round_trip_and_never_print() {
+    private_keyring();
     let name = format!("test-{}", uuid_like());
     let keys = AccessKeys {
         access_key_id: "AKIAEXAMPLE".into(),

@@ -1,11 +1,10 @@
 //! `costcarve --connection ...` against the AWS emulators (moto + the billing
 //! emulator, started by `tests/emulators up`), as a user runs it; what it
 //! did is then checked from outside with separate SDK clients, the
-//! emulators' control APIs and the OS keyring. Run inside a session keyring
-//! (`keyctl session -`), as `scripts/test` does.
-
-#[path = "../../aws/tests/support/mod.rs"]
-mod support;
+//! emulators' control APIs and the OS keyring. The keyring is the Secret
+//! Service of `scripts/private-keyring` (a throwaway gnome-keyring on a
+//! private D-Bus session), as `scripts/test` runs them; every test here
+//! refuses to run against the developer's own keychain.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -13,8 +12,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Datelike;
+use costcarve_aws::secrets::{Keyring, SecretKey, SecretStore};
 use serde_json::{json, Value};
-use support::{json_body, request, sdk_config, Emulators, PAYER};
+
+use crate::support::{json_body, private_keyring, request, sdk_config, Emulators, PAYER};
 
 /// One emulated payer, a config dir with its connection `emu`, and app data
 /// dirs for as many desktops as a test wants.
@@ -25,6 +26,9 @@ struct Payer {
 
 impl Payer {
     fn up(extra: &[&str]) -> Self {
+        // Every connection add or remove, and every integration, writes to
+        // the OS keyring.
+        private_keyring();
         let emu = Emulators::up(extra);
         let payer = Self {
             emu,
@@ -302,17 +306,12 @@ struct View {
     integration_id: Option<String>,
 }
 
+/// An integration's secret, read from the OS keyring as the product reads it.
 fn secret(integration_id: &str) -> Option<String> {
-    let entry = keyring::Entry::new(
-        "costcarve",
-        &format!("integration/{PAYER}/{integration_id}"),
-    )
-    .unwrap();
-    match entry.get_password() {
-        Ok(v) => Some(v),
-        Err(keyring::Error::NoEntry) => None,
-        Err(e) => panic!("keyring: {e}; run the tests inside `keyctl session -`"),
-    }
+    Keyring
+        .get(&SecretKey::integration(PAYER, integration_id))
+        .unwrap()
+        .map(|s| s.expose().to_string())
 }
 
 fn set(ids: &[String]) -> BTreeSet<String> {
@@ -1635,12 +1634,145 @@ async fn connections_by_profile_with_a_services_section_by_keyring_keys_and_by_a
 
     // Removing a connection removes its keyring entry.
     p.ok(&["connection", "remove", "by-keys"]);
-    assert!(keyring::Entry::new("costcarve", "connection/by-keys")
+    assert!(Keyring
+        .get(&SecretKey::connection("by-keys"))
         .unwrap()
-        .get_password()
-        .is_err());
+        .is_none());
     let out = p.run_on("a", &["connection", "remove", "by-keys"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `c` (program, arguments, environment) run by `keyctl session -`: in a
+/// fresh, empty kernel session keyring of its own.
+fn in_fresh_session_keyring(c: &Command) -> Command {
+    let mut k = Command::new("keyctl");
+    k.args(["session", "-"])
+        .arg(c.get_program())
+        .args(c.get_args());
+    for (key, value) in c.get_envs() {
+        match value {
+            Some(v) => k.env(key, v),
+            None => k.env_remove(key),
+        };
+    }
+    k
+}
+
+/// Drops what the kernel keeps of keyring-rs's keyutils entry for `user`
+/// (the old Linux store, kept in the session keyring and the user's
+/// persistent keyring, both emptied by a reboot); true if there was one.
+fn forget_kernel_copy(user: &str) -> bool {
+    let description = format!("keyring-rs:{user}@costcarve");
+    let out = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c"])
+        .arg(
+            "keyctl get_persistent @s >/dev/null 2>&1; \
+             id=$(keyctl search @s user \"$1\" 2>/dev/null) || exit 3; keyctl invalidate \"$id\"",
+        )
+        .args(["sh", &description])
+        .output()
+        .expect("keyctl (keyutils) runs");
+    match out.status.code() {
+        Some(0) => true,
+        Some(3) => false,
+        _ => panic!("keyctl: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// Secrets that survive a reboot: access keys saved by one process in one
+/// kernel session keyring are read by another in a fresh one, after the
+/// kernel lost any copy, because they live in the Secret Service (checked
+/// from outside with `secret-tool`). With keyring's keyutils store (the Linux
+/// store before) this fails: the check finds no keys.
+#[tokio::test]
+async fn access_keys_saved_in_one_session_are_read_after_the_kernel_forgot_everything() {
+    let p = Payer::up(&["--accounts", "4"]);
+    let args: Vec<String> = p.emu.env["COSTCARVE_EMU_CONNECTION_ARGS"]
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let without_env_keys = |c: &mut Command| {
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN");
+    };
+    // Saved in one kernel session keyring, the secret key typed on stdin.
+    let mut add_args = vec!["connection", "add", "after-reboot"];
+    add_args.extend(args.iter().map(String::as_str));
+    add_args.extend(["--access-key-id", "AKIAREBOOTEXAMPLE"]);
+    let mut add = p.command("a", &add_args);
+    without_env_keys(&mut add);
+    let mut child = in_fresh_session_keyring(&add)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"rebootSecretKey0123456789\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A reboot. The keyutils store kept keys in the session keyring and the
+    // user's persistent keyring, which a fresh `keyctl session -` still
+    // reaches until it expires; a reboot empties both, so drop this entry's
+    // kernel copy, if any. Every session keyring from here on is fresh.
+    let kernel_had_it = forget_kernel_copy("connection/after-reboot");
+
+    // A fresh session keyring reads the keys back: the check signs with them
+    // (no key variables, no profile) and passes.
+    let mut test = p.command("a", &["connection", "test", "after-reboot"]);
+    without_env_keys(&mut test);
+    let out = in_fresh_session_keyring(&test).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the keys did not outlive their kernel session keyring: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!kernel_had_it, "the keys were (also) in the kernel keyring");
+
+    // Seen from outside, in the Secret Service, under CostCarve's names.
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "costcarve",
+            "username",
+            "connection/after-reboot",
+        ])
+        .output()
+        .expect("secret-tool (libsecret-tools) runs");
+    let stored = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && stored.contains("\"access_key_id\":\"AKIAREBOOTEXAMPLE\"")
+            && stored.contains("rebootSecretKey0123456789"),
+        "secret-tool did not return the saved keys from the Secret Service (exit {:?})",
+        out.status.code()
+    );
+    p.ok(&["connection", "remove", "after-reboot"]);
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "costcarve",
+            "username",
+            "connection/after-reboot",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && out.stdout.is_empty(),
+        "removed from the Secret Service"
+    );
 }
 
 #[tokio::test]
@@ -2206,10 +2338,7 @@ async fn an_integration_whose_secret_is_gone_needs_repair_and_repair_stores_one(
     let (_, id) = create(&p, "Acme", 0, 2).await;
     let before = secret(&id).expect("create stored the secret");
     let revision = show(&p, "Acme")["integration"]["revision"].clone();
-    keyring::Entry::new("costcarve", &format!("integration/{PAYER}/{id}"))
-        .unwrap()
-        .delete_credential()
-        .unwrap();
+    assert!(Keyring.delete(&SecretKey::integration(PAYER, &id)).unwrap());
 
     let shown = show(&p, "Acme");
     assert_eq!(shown["status"]["state"], "needs_repair", "{shown}");

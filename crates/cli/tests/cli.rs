@@ -426,6 +426,7 @@ fn until_echo_off(script: u32) {
 #[test]
 fn the_secret_typed_at_a_terminal_is_not_shown() {
     use std::io::{Read, Write};
+    crate::support::private_keyring();
     let home = tempfile::tempdir().unwrap();
     // `script` gives the CLI a real terminal (a pty) whose screen is its
     // stdout; what a user types is echoed there unless the prompt hides it.
@@ -470,4 +471,62 @@ fn the_secret_typed_at_a_terminal_is_not_shown() {
     assert!(!shown.contains("wJalrXUtnFEMIsecretKEY"), "{shown}");
     let saved = std::fs::read_to_string(home.path().join("config/connections.json")).unwrap();
     assert!(!saved.contains("wJalrXUtnFEMIsecretKEY"), "{saved}");
+}
+
+/// Without a Secret Service (no desktop session, nothing on the bus) saving
+/// access keys fails with what to do, and names the entry, not the secret.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_secret_service_saving_keys_says_what_to_do() {
+    use std::io::Write;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_costcarve"))
+        .args([
+            "connection",
+            "add",
+            "no-bus",
+            "--access-key-id",
+            "AKIAEXAMPLE",
+            "--region",
+            "us-east-1",
+            "--cur-table",
+            "cur.data",
+            "--workgroup",
+            "primary",
+            "--results",
+            "s3://bucket/results/",
+        ])
+        .env("COSTCARVE_CONFIG_DIR", home.path().join("config"))
+        .env("COSTCARVE_DATA_DIR", home.path().join("data"))
+        // A session bus nobody listens on: no keychain can be reached.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", home.path().join("no-bus").display()),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"wJalrXUtnFEMInoBusSecret\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("'connection/no-bus'")
+            && err.contains("Secret Service")
+            && err.contains("unlock")
+            && err.contains("gnome-keyring-daemon --unlock"),
+        "{err}"
+    );
+    assert!(!err.contains("wJalrXUtnFEMInoBusSecret"), "{err}");
+    assert!(
+        !home.path().join("config/connections.json").exists(),
+        "nothing saved when the keys could not be"
+    );
 }

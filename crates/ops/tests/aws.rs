@@ -9,7 +9,7 @@ use std::sync::Arc;
 use costcarve_core::ports::{Clock, SystemClock};
 use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, Session};
 
-use crate::support::{request, Emulators};
+use crate::support::{request, Emulators, MemorySecrets};
 
 /// The SDK's default chain reads the emulators' endpoints from the process
 /// environment: one test at a time points it at its own emulators.
@@ -23,7 +23,8 @@ fn flag(args: &str, name: &str) -> String {
 }
 
 /// A desktop session on the emulated payer: the SDK's default chain points
-/// at the emulators (as `up` exported them) and a connection "emu" is saved.
+/// at the emulators (as `up` exported them) and a connection "emu" is saved;
+/// secrets (the integrations') stay in memory, never in a keyring.
 fn session_on(emu: &Emulators, home: &std::path::Path, clock: Arc<dyn Clock>) -> Session {
     for (k, v) in &emu.env {
         if k.starts_with("AWS_") {
@@ -37,7 +38,8 @@ fn session_on(emu: &Emulators, home: &std::path::Path, clock: Arc<dyn Clock>) ->
             data: home.join("data"),
         },
         clock,
-    );
+    )
+    .with_secrets(Arc::new(MemorySecrets::default()));
     let args = &emu.env["COSTCARVE_EMU_CONNECTION_ARGS"];
     s.add_connection(ConnectionForm {
         name: "emu".into(),

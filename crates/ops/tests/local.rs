@@ -7,7 +7,10 @@ use chrono::{TimeZone, Utc};
 use costcarve_core::ports::FixedClock;
 use costcarve_ops::{ChartRequest, ConnectionForm, Dirs, IpcError, Session};
 
-fn session(home: &std::path::Path) -> Session {
+use crate::support::MemorySecrets;
+
+/// A session on `home` whose secrets stay in `secrets` (never a keyring).
+fn session_with(home: &std::path::Path, secrets: Arc<MemorySecrets>) -> Session {
     Session::new(
         Dirs {
             config: home.join("config"),
@@ -17,7 +20,12 @@ fn session(home: &std::path::Path) -> Session {
             Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap(),
         )),
     )
+    .with_secrets(secrets)
     .with_demo_rows(20_000)
+}
+
+fn session(home: &std::path::Path) -> Session {
+    session_with(home, Arc::default())
 }
 
 fn code(e: costcarve_ops::OpsError) -> String {
@@ -211,7 +219,8 @@ async fn bad_input_crosses_as_code_and_message() {
 #[tokio::test]
 async fn a_connection_form_keeps_its_secret_out_of_every_reply_and_file() {
     let home = tempfile::tempdir().unwrap();
-    let s = session(home.path());
+    let secrets = Arc::new(MemorySecrets::default());
+    let s = session_with(home.path(), secrets.clone());
     let form = ConnectionForm {
         name: "payer".into(),
         profile: None,
@@ -231,12 +240,15 @@ async fn a_connection_form_keeps_its_secret_out_of_every_reply_and_file() {
     assert!(!listed.contains("very-secret-value-123"));
     let saved = std::fs::read_to_string(home.path().join("config/connections.json")).unwrap();
     assert!(!saved.contains("very-secret-value-123"), "{saved}");
+    // The keys went to the injected store, the only place that has them.
+    assert_eq!(secrets.names(), ["connection/payer"]);
     let mut bad = form;
     bad.name = "other".into();
     bad.results = "bucket/no-scheme".into();
     let e = IpcError::from(s.add_connection(bad).unwrap_err());
     assert_eq!(e.code.as_str(), "invalid_input");
     s.remove_connection("payer").unwrap();
+    assert!(secrets.names().is_empty(), "removing takes the keys too");
     assert_eq!(code(s.remove_connection("payer").unwrap_err()), "not_found");
 }
 

@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_athena::config::Credentials;
 use chrono::{TimeZone, Utc};
+use costcarve_aws::secrets::{Secret, SecretError, SecretKey, SecretStore};
 use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::integration::{IntegrationSet, NewIntegration, VirtualIntegration};
 
@@ -151,6 +152,59 @@ pub fn request(url: &str, method: &str, path: &str, body: &str) -> String {
 pub fn json_body(reply: &str) -> serde_json::Value {
     let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {reply}"))
+}
+
+/// The variable `scripts/private-keyring` sets to the address of its private
+/// D-Bus session, whose Secret Service is a throwaway gnome-keyring.
+pub const PRIVATE_KEYRING_MARK: &str = "COSTCARVE_TEST_KEYRING_BUS";
+
+/// Refuses (panics) unless this process talks to the private Secret Service
+/// of `scripts/private-keyring`: a test that writes to the OS keyring must
+/// never reach the developer's own keychain. The mark must equal the session
+/// bus in use, so a mark left in a shell does not open a real session bus.
+pub fn private_keyring() {
+    let mark = std::env::var(PRIVATE_KEYRING_MARK).unwrap_or_default();
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+    assert!(
+        cfg!(target_os = "linux") && !mark.is_empty() && mark == bus,
+        "this test writes to the OS keyring and refuses to touch your own: run it through \
+         scripts/test, or as `scripts/private-keyring cargo test ...`, which starts a private \
+         Secret Service (dbus-run-session + gnome-keyring-daemon in a temp dir; Debian packages \
+         dbus gnome-keyring) and sets {PRIVATE_KEYRING_MARK} to its bus \
+         ({PRIVATE_KEYRING_MARK}='{mark}', DBUS_SESSION_BUS_ADDRESS='{bus}')"
+    );
+}
+
+/// Secrets in memory, for tests that must not touch any keyring: inject it
+/// with `Session::with_secrets` / `Connections::new`.
+#[derive(Default)]
+pub struct MemorySecrets(std::sync::Mutex<HashMap<String, Secret>>);
+
+impl MemorySecrets {
+    /// The names of the entries held, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.0.lock().unwrap().keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+impl SecretStore for MemorySecrets {
+    fn set(&self, key: &SecretKey, value: &Secret) -> Result<(), SecretError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.as_str().to_string(), value.clone());
+        Ok(())
+    }
+
+    fn get(&self, key: &SecretKey) -> Result<Option<Secret>, SecretError> {
+        Ok(self.0.lock().unwrap().get(key.as_str()).cloned())
+    }
+
+    fn delete(&self, key: &SecretKey) -> Result<bool, SecretError> {
+        Ok(self.0.lock().unwrap().remove(key.as_str()).is_some())
+    }
 }
 
 /// `n` account ids counting up from `base`.
