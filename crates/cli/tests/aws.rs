@@ -794,6 +794,15 @@ async fn full_lifecycle_connect_check_list_create_update_query_delete() {
 
 /// The first day of the billing period `back` months before the open one,
 /// from the partitions `up` seeded (the emulated CUR's months, not the clock).
+/// CostCarve's keyring entry as libsecret's `secret-tool` finds it in the
+/// Secret Service: from outside the app.
+fn secret_tool_lookup(entry: &str) -> Output {
+    Command::new("secret-tool")
+        .args(["lookup", "service", "costcarve", "username", entry])
+        .output()
+        .expect("secret-tool (libsecret-tools) runs")
+}
+
 /// The check named so in a `vi verify --json` report.
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
@@ -1740,16 +1749,7 @@ async fn access_keys_saved_in_one_session_are_read_after_the_kernel_forgot_every
     assert!(!kernel_had_it, "the keys were (also) in the kernel keyring");
 
     // Seen from outside, in the Secret Service, under CostCarve's names.
-    let out = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "costcarve",
-            "username",
-            "connection/after-reboot",
-        ])
-        .output()
-        .expect("secret-tool (libsecret-tools) runs");
+    let out = secret_tool_lookup("connection/after-reboot");
     let stored = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success()
@@ -1759,16 +1759,7 @@ async fn access_keys_saved_in_one_session_are_read_after_the_kernel_forgot_every
         out.status.code()
     );
     p.ok(&["connection", "remove", "after-reboot"]);
-    let out = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "costcarve",
-            "username",
-            "connection/after-reboot",
-        ])
-        .output()
-        .unwrap();
+    let out = secret_tool_lookup("connection/after-reboot");
     assert!(
         !out.status.success() && out.stdout.is_empty(),
         "removed from the Secret Service"
