@@ -248,7 +248,6 @@ impl CostExplorer {
         );
         Ok(Answer {
             series,
-            estimated: !estimated.is_empty(),
             estimated_periods: estimated,
         })
     }
@@ -294,11 +293,16 @@ impl CostExplorer {
 pub struct Answer {
     /// The costs.
     pub series: CostSeries,
-    /// Whether any bucket is still an estimate (Cost Explorer's
-    /// `ResultByTime.Estimated`): the month may still change.
-    pub estimated: bool,
-    /// The buckets (by first day) still estimated.
+    /// The buckets (by first day) Cost Explorer still marks as estimates
+    /// (`ResultByTime.Estimated`): their months may still change.
     pub estimated_periods: std::collections::BTreeSet<NaiveDate>,
+}
+
+impl Answer {
+    /// Whether any bucket is still an estimate.
+    pub fn is_estimated(&self) -> bool {
+        !self.estimated_periods.is_empty()
+    }
 }
 
 /// A forecast of an integration's costs (GetCostForecast through its view).

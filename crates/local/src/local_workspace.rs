@@ -42,14 +42,6 @@ pub struct LocalWorkspace {
     rollup: Option<crate::engine::RollupStatus>,
 }
 
-fn unknown(org: &Organization, accounts: &BTreeSet<AccountId>) -> Vec<String> {
-    accounts
-        .iter()
-        .filter(|a| !org.accounts.iter().any(|o| &o.id == *a))
-        .map(ToString::to_string)
-        .collect()
-}
-
 fn joined(accounts: &BTreeSet<AccountId>) -> String {
     accounts
         .iter()
@@ -282,38 +274,49 @@ impl LocalWorkspace {
         let vi = self.integration(name)?;
         let view_name = vi.view_name();
         let saved = workspace::load_integrations(&self.dir)?;
+        let saved_part = |ok: bool, detail: String| Part {
+            part: "saved_definition".into(),
+            name: workspace::INTEGRATIONS_FILE.into(),
+            ok,
+            detail,
+        };
         let saved_part = match saved.integrations.iter().find(|s| s.id == vi.id) {
-            None => Part {
-                part: "saved_definition".into(),
-                name: workspace::INTEGRATIONS_FILE.into(),
-                ok: false,
-                detail: "the integration is no longer saved (another window or the CLI deleted it)"
-                    .into(),
-            },
-            Some(s) if !unknown(&self.org, &s.accounts).is_empty() => Part {
-                part: "saved_definition".into(),
-                name: workspace::INTEGRATIONS_FILE.into(),
-                ok: false,
-                detail: format!(
-                    "holds accounts that are not in the organization: {}",
-                    unknown(&self.org, &s.accounts).join(", ")
-                ),
-            },
-            Some(s) => Part {
-                part: "saved_definition".into(),
-                name: workspace::INTEGRATIONS_FILE.into(),
-                ok: s == &vi,
-                detail: if s == &vi {
-                    format!(
-                        "revision {}, {} accounts ({})",
-                        s.revision,
-                        s.accounts.len(),
-                        joined(&s.accounts)
+            None => saved_part(
+                false,
+                "the integration is no longer saved (another window or the CLI deleted it)".into(),
+            ),
+            Some(s) => {
+                let unknown: Vec<String> = s
+                    .accounts
+                    .iter()
+                    .filter(|a| self.org.account(a).is_none())
+                    .map(ToString::to_string)
+                    .collect();
+                if !unknown.is_empty() {
+                    saved_part(
+                        false,
+                        format!(
+                            "holds accounts that are not in the organization: {}",
+                            unknown.join(", ")
+                        ),
+                    )
+                } else if s != &vi {
+                    saved_part(
+                        false,
+                        "changed since this workspace was opened; open it again".into(),
                     )
                 } else {
-                    "changed since this workspace was opened; open it again".into()
-                },
-            },
+                    saved_part(
+                        true,
+                        format!(
+                            "revision {}, {} accounts ({})",
+                            s.revision,
+                            s.accounts.len(),
+                            joined(&s.accounts)
+                        ),
+                    )
+                }
+            }
         };
         let view_part = match self
             .engine

@@ -102,7 +102,8 @@ impl AwsWorkspace {
         let requests = ce.requests();
         let requests_total = self.with_cost_cache(|cache| {
             for (part, answer) in fresh {
-                cache.put(&scope, &part, answer.series, !answer.estimated, now);
+                let is_final = !answer.is_estimated();
+                cache.put(&scope, &part, answer.series, is_final, now);
             }
             cache.requests_total += requests;
             cache.requests_total

@@ -214,6 +214,12 @@ impl AwsWorkspace {
         })
     }
 
+    /// Whether the integration's secret is in this computer's keyring.
+    pub(super) fn secret_present(&self, vi: &VirtualIntegration) -> Result<bool, WorkspaceError> {
+        let key = crate::secrets::SecretKey::integration(self.payer.as_str(), &vi.id.to_string());
+        Ok(self.secrets.get(&key)?.is_some())
+    }
+
     /// A healthy status stays healthy only when the integration's secret is
     /// in this computer's keyring (a second computer on the same payer has
     /// none until `repair` stores one).

@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 use costcarve_core::account::AccountId;
 use costcarve_core::cost::{first_of_month, CostQuery};
-use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::verification::{
     self, closed_months, names, Part, Sides, Verification, VerifyRequests,
 };
@@ -23,7 +22,6 @@ use super::status::{strs, Expected};
 use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
 use crate::billing::{self, account_digest, BillingView, Health};
 use crate::catalog::StoredView;
-use crate::secrets::SecretKey;
 
 /// Cost Explorer requests a verification makes when no answer is paged:
 /// GetDimensionValues (LINKED_ACCOUNT) and GetCostAndUsage (monthly totals).
@@ -33,12 +31,6 @@ pub const VERIFY_REQUESTS: u32 = 2;
 const ATHENA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 impl AwsWorkspace {
-    /// Whether the integration's secret is in this computer's keyring.
-    pub(super) fn secret_present(&self, vi: &VirtualIntegration) -> Result<bool, WorkspaceError> {
-        let key = SecretKey::integration(self.payer.as_str(), &vi.id.to_string());
-        Ok(self.secrets.get(&key)?.is_some())
-    }
-
     /// Verifies an integration: `months` closed months are reconciled.
     pub async fn verify(&self, name: &str, months: u32) -> Result<Verification, WorkspaceError> {
         let m = self.integration(name).await?;
