@@ -8,8 +8,10 @@ use std::sync::Arc;
 use costcarve_core::ports::SystemClock;
 use costcarve_core::verification::Verification;
 use costcarve_ops::{
-    ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, IntegrationPlan,
-    IntegrationRow, IpcError, MoversView, OrgView, QueryRows, Session, WorkspaceInfo,
+    ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, ImportOutcomeRow,
+    ImportPlanRow, ImportProgress, ImportSource, IntegrationPlan, IntegrationRow, IpcError,
+    MoversView, OrgView, QueryRows, RulesForm, RulesPreview, Session, SyncOutcomeRow, SyncPlanView,
+    WorkspaceInfo,
 };
 use tauri::State;
 
@@ -104,6 +106,90 @@ async fn update_integration(
             .update_integration(&name, &accounts, rename, allow_shared)
             .await,
     )
+}
+
+/// What membership rules resolve to now (makes nothing).
+#[tauri::command]
+#[specta::specta]
+async fn resolve_rules(
+    session: State<'_, Session>,
+    name: String,
+    rules: RulesForm,
+    existing: Option<String>,
+) -> Reply<RulesPreview> {
+    reply(
+        session
+            .resolve_rules(&name, &rules, existing.as_deref())
+            .await,
+    )
+}
+
+/// Creates an integration from membership rules.
+#[tauri::command]
+#[specta::specta]
+async fn create_integration_rules(
+    session: State<'_, Session>,
+    name: String,
+    rules: RulesForm,
+) -> Reply<IntegrationRow> {
+    reply(session.create_integration_rules(&name, &rules).await)
+}
+
+/// Replaces an integration's membership rules (and renames it).
+#[tauri::command]
+#[specta::specta]
+async fn update_integration_rules(
+    session: State<'_, Session>,
+    name: String,
+    rules: RulesForm,
+    rename: Option<String>,
+) -> Reply<IntegrationRow> {
+    reply(
+        session
+            .update_integration_rules(&name, &rules, rename)
+            .await,
+    )
+}
+
+/// Which integrations the organization, read again, puts out of date.
+#[tauri::command]
+#[specta::specta]
+async fn sync_plan(session: State<'_, Session>) -> Reply<SyncPlanView> {
+    reply(session.sync_plan().await)
+}
+
+/// Brings the out-of-date integrations up to date.
+#[tauri::command]
+#[specta::specta]
+async fn apply_sync(session: State<'_, Session>) -> Reply<Vec<SyncOutcomeRow>> {
+    reply(session.apply_sync().await)
+}
+
+/// Checks an import's rows (makes nothing).
+#[tauri::command]
+#[specta::specta]
+async fn import_preview(
+    session: State<'_, Session>,
+    source: ImportSource,
+) -> Reply<Vec<ImportPlanRow>> {
+    reply(session.import_preview(&source).await)
+}
+
+/// Runs an import; `import_progress` tells how far it is meanwhile.
+#[tauri::command]
+#[specta::specta]
+async fn run_import(
+    session: State<'_, Session>,
+    source: ImportSource,
+) -> Reply<Vec<ImportOutcomeRow>> {
+    reply(session.run_import(&source).await)
+}
+
+/// The rows of the import under way finished so far.
+#[tauri::command]
+#[specta::specta]
+fn import_progress(session: State<'_, Session>) -> ImportProgress {
+    session.import_progress()
 }
 
 /// Deletes an integration.
@@ -268,6 +354,14 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         plan_integration,
         create_integration,
         update_integration,
+        resolve_rules,
+        create_integration_rules,
+        update_integration_rules,
+        sync_plan,
+        apply_sync,
+        import_preview,
+        run_import,
+        import_progress,
         delete_integration,
         repair_integration,
         verify_requests,

@@ -22,6 +22,22 @@ export const commands = {
 	createIntegration: (name: string, accounts: string[], allowShared: boolean) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("create_integration", { name, accounts, allowShared })),
 	/**  Sets an integration's accounts (and name). */
 	updateIntegration: (name: string, accounts: string[], rename: string | null, allowShared: boolean) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("update_integration", { name, accounts, rename, allowShared })),
+	/**  What membership rules resolve to now (makes nothing). */
+	resolveRules: (name: string, rules: RulesForm, existing: string | null) => typedError<RulesPreview, IpcError>(__TAURI_INVOKE("resolve_rules", { name, rules, existing })),
+	/**  Creates an integration from membership rules. */
+	createIntegrationRules: (name: string, rules: RulesForm) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("create_integration_rules", { name, rules })),
+	/**  Replaces an integration's membership rules (and renames it). */
+	updateIntegrationRules: (name: string, rules: RulesForm, rename: string | null) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("update_integration_rules", { name, rules, rename })),
+	/**  Which integrations the organization, read again, puts out of date. */
+	syncPlan: () => typedError<SyncPlanView_Serialize, IpcError>(__TAURI_INVOKE("sync_plan")),
+	/**  Brings the out-of-date integrations up to date. */
+	applySync: () => typedError<SyncOutcomeRow_Serialize[], IpcError>(__TAURI_INVOKE("apply_sync")),
+	/**  Checks an import's rows (makes nothing). */
+	importPreview: (source: ImportSource_Deserialize) => typedError<ImportPlanRow[], IpcError>(__TAURI_INVOKE("import_preview", { source })),
+	/**  Runs an import; `import_progress` tells how far it is meanwhile. */
+	runImport: (source: ImportSource_Deserialize) => typedError<ImportOutcomeRow_Serialize[], IpcError>(__TAURI_INVOKE("run_import", { source })),
+	/**  The rows of the import under way finished so far. */
+	importProgress: () => __TAURI_INVOKE<ImportProgress_Serialize>("import_progress"),
 	/**  Deletes an integration. */
 	deleteIntegration: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("delete_integration", { name })),
 	/**  Repairs an integration (AWS). */
@@ -393,6 +409,95 @@ months: MonthTotals[] } |
 /**  Why. */
 reason: string };
 
+/**  How a row of an import ended. */
+export type ImportOutcomeRow = ImportOutcomeRow_Serialize | ImportOutcomeRow_Deserialize;
+
+/**  How a row of an import ended. */
+export type ImportOutcomeRow_Deserialize = {
+	/**  CSV line, or the OU's position. */
+	line: number,
+	/**  The integration's name. */
+	name: string,
+	/**  `created`, `unchanged` or `failed`. */
+	outcome: string,
+	/**  Its accounts. */
+	accounts: number,
+	/**  Why it failed (nothing of it was left). */
+	error?: string | null,
+};
+
+/**  How a row of an import ended. */
+export type ImportOutcomeRow_Serialize = {
+	/**  CSV line, or the OU's position. */
+	line: number,
+	/**  The integration's name. */
+	name: string,
+	/**  `created`, `unchanged` or `failed`. */
+	outcome: string,
+	/**  Its accounts. */
+	accounts: number,
+	/**  Why it failed (nothing of it was left). */
+	error: string | null,
+};
+
+/**  A row of an import, checked. */
+export type ImportPlanRow = {
+	/**  CSV line, or the OU's position. */
+	line: number,
+	/**  The integration's name. */
+	name: string,
+	/**  Its rules in words. */
+	rules_text: string[],
+	/**  Accounts it will hold. */
+	accounts: number,
+	/**  Named but left out. */
+	left_out: LeftOutRow[],
+	/**  `create` or `unchanged`. */
+	action: string,
+};
+
+/**  An import under way (or the last one): the rows finished so far. */
+export type ImportProgress = ImportProgress_Serialize | ImportProgress_Deserialize;
+
+/**  An import under way (or the last one): the rows finished so far. */
+export type ImportProgress_Deserialize = {
+	/**  Still running. */
+	running: boolean,
+	/**  Rows it makes. */
+	total: number,
+	/**  Rows finished, in the order they finished. */
+	outcomes: ImportOutcomeRow_Deserialize[],
+};
+
+/**  An import under way (or the last one): the rows finished so far. */
+export type ImportProgress_Serialize = {
+	/**  Still running. */
+	running: boolean,
+	/**  Rows it makes. */
+	total: number,
+	/**  Rows finished, in the order they finished. */
+	outcomes: ImportOutcomeRow_Serialize[],
+};
+
+/**  What to import: a CSV's text, or one integration per child OU. */
+export type ImportSource = ImportSource_Serialize | ImportSource_Deserialize;
+
+/**  What to import: a CSV's text, or one integration per child OU. */
+export type ImportSource_Deserialize = {
+	/**  The CSV (columns as in the README). */
+	csv?: string | null,
+	/**  The parent OU (id or path), e.g. `Customers`. */
+	from_ou?: string | null,
+};
+
+/**  What to import: a CSV's text, or one integration per child OU. */
+export type ImportSource_Serialize = {
+	/**  The CSV (columns as in the README). */
+	csv: string | null,
+	/**  The parent OU (id or path), e.g. `Customers`. */
+	from_ou: string | null,
+};
+
 /**  Exactly what creating or changing an integration will make. */
 export type IntegrationPlan = {
 	/**  The name. */
@@ -432,6 +537,10 @@ export type IntegrationRow_Deserialize = {
 	billing_view_arn?: string | null,
 	/**  Last change (ISO). */
 	updated_at: string,
+	/**  How its accounts are chosen. */
+	rules: RulesForm,
+	/**  The rules in words (`OU Customers/Acme and below`, `tag env=prod`). */
+	rules_text: string[],
 };
 
 /**  An integration in the list. */
@@ -454,6 +563,10 @@ export type IntegrationRow_Serialize = {
 	billing_view_arn: string | null,
 	/**  Last change (ISO). */
 	updated_at: string,
+	/**  How its accounts are chosen. */
+	rules: RulesForm,
+	/**  The rules in words (`OU Customers/Acme and below`, `tag env=prod`). */
+	rules_text: string[],
 };
 
 /**
@@ -465,6 +578,16 @@ export type IpcError = {
 	code: ErrorCode,
 	/**  What happened and what to do next. */
 	message: string,
+};
+
+/**  An account the rules name but leave out. */
+export type LeftOutRow = {
+	/**  The account. */
+	account: string,
+	/**  Its name, when the organization knows it. */
+	name: string,
+	/**  Why, in words. */
+	reason: string,
 };
 
 /**  One month of a reconciliation. */
@@ -565,6 +688,103 @@ export type QueryRows = {
 	truncated: boolean,
 	/**  The text that ran (after the guard). */
 	executed_sql: string,
+};
+
+/**  Membership rules as the desktop shows and edits them. */
+export type RulesForm = {
+	/**  OUs by id or path, each with everything below it. */
+	units: string[],
+	/**  Account tags, `KEY=VALUE`. */
+	tags: string[],
+	/**  Accounts included by id. */
+	accounts: string[],
+	/**  Accounts never included. */
+	exclude: string[],
+	/**  Accounts already in another integration may be in this one too. */
+	allow_shared: boolean,
+};
+
+/**  What rules resolve to now. */
+export type RulesPreview = {
+	/**  The members. */
+	accounts: string[],
+	/**  Named but left out. */
+	left_out: LeftOutRow[],
+	/**  The rules in words. */
+	rules_text: string[],
+};
+
+/**  How one integration's sync ended. */
+export type SyncOutcomeRow = SyncOutcomeRow_Serialize | SyncOutcomeRow_Deserialize;
+
+/**  How one integration's sync ended. */
+export type SyncOutcomeRow_Deserialize = {
+	/**  The integration. */
+	name: string,
+	/**  Brought up to date. */
+	applied: boolean,
+	/**  Why not. */
+	error?: string | null,
+};
+
+/**  How one integration's sync ended. */
+export type SyncOutcomeRow_Serialize = {
+	/**  The integration. */
+	name: string,
+	/**  Brought up to date. */
+	applied: boolean,
+	/**  Why not. */
+	error: string | null,
+};
+
+/**  Every integration against the organization read just now. */
+export type SyncPlanView = SyncPlanView_Serialize | SyncPlanView_Deserialize;
+
+/**  Every integration against the organization read just now. */
+export type SyncPlanView_Deserialize = {
+	/**  How many would change. */
+	out_of_date: number,
+	/**  Those that would change or cannot be synced. */
+	changes: SyncRow_Deserialize[],
+};
+
+/**  Every integration against the organization read just now. */
+export type SyncPlanView_Serialize = {
+	/**  How many would change. */
+	out_of_date: number,
+	/**  Those that would change or cannot be synced. */
+	changes: SyncRow_Serialize[],
+};
+
+/**  What a sync would change in one integration. */
+export type SyncRow = SyncRow_Serialize | SyncRow_Deserialize;
+
+/**  What a sync would change in one integration. */
+export type SyncRow_Deserialize = {
+	/**  The integration. */
+	name: string,
+	/**  Accounts it would gain. */
+	added: string[],
+	/**  Accounts it would drop. */
+	removed: string[],
+	/**  Named by its rules but left out. */
+	left_out: LeftOutRow[],
+	/**  Why it cannot be synced, if so. */
+	problem?: string | null,
+};
+
+/**  What a sync would change in one integration. */
+export type SyncRow_Serialize = {
+	/**  The integration. */
+	name: string,
+	/**  Accounts it would gain. */
+	added: string[],
+	/**  Accounts it would drop. */
+	removed: string[],
+	/**  Named by its rules but left out. */
+	left_out: LeftOutRow[],
+	/**  Why it cannot be synced, if so. */
+	problem: string | null,
 };
 
 /**  An organizational unit (or the root). */

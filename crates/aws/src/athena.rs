@@ -470,6 +470,7 @@ mod tests {
                     name: "Acme".into(),
                     accounts: ids.iter().map(|i| i.parse().unwrap()).collect(),
                     allow_shared: false,
+                    ..Default::default()
                 },
                 Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             )

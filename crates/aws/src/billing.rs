@@ -14,7 +14,8 @@ use aws_sdk_billing::Client;
 use futures::{StreamExt, TryStreamExt};
 
 use costcarve_core::account::AccountId;
-use costcarve_core::integration::{VirtualIntegration, MAX_ACCOUNTS};
+use costcarve_core::integration::{VirtualIntegration, MAX_VIEW_ACCOUNTS};
+use costcarve_core::membership::MembershipRules;
 
 use crate::error::{classify, AwsError};
 
@@ -26,6 +27,138 @@ pub const TAG_INTEGRATION_ID: &str = "costcarve-integration-id";
 pub const TAG_INTEGRATION_NAME: &str = "costcarve-integration-name";
 /// Prefix of the views' names.
 pub const NAME_PREFIX: &str = "costcarve-";
+/// Tag marking a view as one source view of an integration's aggregate
+/// view (value [`ROLE_PART`]).
+pub const TAG_ROLE: &str = "costcarve-role";
+/// [`TAG_ROLE`]'s value on a source view.
+pub const ROLE_PART: &str = "part";
+
+/// How an integration's accounts are laid out in billing views: one view
+/// while its filter takes them all, else an aggregate view over source
+/// views of at most [`MAX_VIEW_ACCOUNTS`] accounts each (in id order).
+pub fn split(accounts: &BTreeSet<AccountId>) -> Vec<BTreeSet<AccountId>> {
+    let ids: Vec<&AccountId> = accounts.iter().collect();
+    ids.chunks(MAX_VIEW_ACCOUNTS)
+        .map(|c| c.iter().map(|a| (*a).clone()).collect())
+        .collect()
+}
+
+/// Whether `vi` needs an aggregate view (more accounts than one filter).
+pub fn is_aggregate(vi: &VirtualIntegration) -> bool {
+    vi.accounts.len() > MAX_VIEW_ACCOUNTS
+}
+
+fn part_name(vi: &VirtualIntegration, index: usize) -> String {
+    format!("{NAME_PREFIX}{} part {}", vi.name, index + 1)
+}
+
+fn part_description(vi: &VirtualIntegration, accounts: &BTreeSet<AccountId>) -> String {
+    format!(
+        "Part of the CostCarve integration {} set={}",
+        vi.name,
+        account_digest(accounts.iter().map(|a| a.as_str()))
+    )
+}
+
+/// An integration's billing side as one view: a plain view as read, or an
+/// aggregate view with its source views folded in — their accounts
+/// united, what their filters hold besides accounts named, and its
+/// `source_views` reported as the payer's primary view when every source
+/// is one of the integration's own parts derived from it (else as they
+/// are, so the difference shows).
+pub fn fold(main: BillingView, parts: &[Option<BillingView>], primary: &str) -> BillingView {
+    let aggregate = main.filter_extras == ["no filter"] && !main.source_views.is_empty();
+    if !aggregate {
+        return main;
+    }
+    let id = main.tags.get(TAG_INTEGRATION_ID);
+    let mut folded = main.clone();
+    folded.filter_extras.clear();
+    folded.accounts.clear();
+    let mut ours = parts.len() == main.source_views.len();
+    for (i, part) in parts.iter().enumerate() {
+        let Some(part) = part else {
+            ours = false;
+            folded
+                .filter_extras
+                .push(format!("source view {} is missing", i + 1));
+            continue;
+        };
+        folded.accounts.extend(part.accounts.iter().cloned());
+        folded.filter_extras.extend(
+            part.filter_extras
+                .iter()
+                .map(|e| format!("{e} (in source view {})", part.name)),
+        );
+        ours &= part.source_views == [primary.to_string()]
+            && part.tags.get(TAG_ROLE).map(String::as_str) == Some(ROLE_PART)
+            && part.tags.get(TAG_INTEGRATION_ID) == id
+            && part.accounts.len() <= MAX_VIEW_ACCOUNTS;
+    }
+    if ours {
+        folded.source_views = vec![primary.to_string()];
+    }
+    folded
+}
+
+/// Prefix of the tags holding an integration's membership rules
+/// (`costcarve-rules-00`, `-01`, ...): its rules as JSON, base64url, in
+/// pieces of at most 256 characters (a tag value's limit).
+pub const TAG_RULES_PREFIX: &str = "costcarve-rules-";
+/// Most rule tags a view carries (a view takes 200 tags; the rest are
+/// CostCarve's own few). 150 pieces hold the rules of any integration
+/// CostCarve allows, ids included.
+pub const MAX_RULE_TAGS: usize = 150;
+const TAG_VALUE_LEN: usize = 256;
+
+/// The tags recording `vi`'s rules; none for a hand-kept list of ids (its
+/// accounts, read from the filter, are its rules).
+pub fn rules_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsError> {
+    use base64::Engine as _;
+    let rules = vi.effective_rules();
+    if rules == MembershipRules::explicit(vi.accounts.clone()) {
+        return Ok(vec![]);
+    }
+    let json = serde_json::to_vec(&rules).map_err(|e| AwsError::Invalid(e.to_string()))?;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    let pieces: Vec<(String, String)> = text
+        .as_bytes()
+        .chunks(TAG_VALUE_LEN)
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                format!("{TAG_RULES_PREFIX}{i:02}"),
+                String::from_utf8_lossy(c).into_owned(),
+            )
+        })
+        .collect();
+    if pieces.len() > MAX_RULE_TAGS {
+        return Err(AwsError::Invalid(format!(
+            "the rules of '{}' are too long to record on its billing view ({} tags of 256 characters, at most {MAX_RULE_TAGS}); list fewer accounts by id and use an OU or a tag instead",
+            vi.name,
+            pieces.len()
+        )));
+    }
+    Ok(pieces)
+}
+
+/// The rules [`rules_tags`] recorded; `None` when there are none (or they
+/// were damaged outside CostCarve: the filter's accounts stand then).
+pub fn rules_from_tags(tags: &BTreeMap<String, String>) -> Option<MembershipRules> {
+    use base64::Engine as _;
+    let text: String = tags
+        .range(TAG_RULES_PREFIX.to_string()..)
+        .take_while(|(k, _)| k.starts_with(TAG_RULES_PREFIX))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if text.is_empty() {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
 
 /// A view's health, as Cost Explorer needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,9 +250,9 @@ pub fn recorded(description: &str) -> Option<Recorded> {
 }
 
 fn filter(accounts: &BTreeSet<AccountId>) -> Result<Expression, AwsError> {
-    if accounts.is_empty() || accounts.len() > MAX_ACCOUNTS {
+    if accounts.is_empty() || accounts.len() > MAX_VIEW_ACCOUNTS {
         return Err(AwsError::Invalid(format!(
-            "a billing view filters 1 to {MAX_ACCOUNTS} accounts, not {}",
+            "a billing view filters 1 to {MAX_VIEW_ACCOUNTS} accounts, not {}",
             accounts.len()
         )));
     }
@@ -211,15 +344,137 @@ impl BillingViews {
         format!("arn:aws:billing::{payer}:billingview/primary")
     }
 
-    /// Creates the view of an integration. `client_token` makes a retried
-    /// create return the same view instead of a second one.
+    /// Creates the billing side of an integration: one view, or source
+    /// views and the aggregate view over them (see [`split`]); returns the
+    /// ARN Cost Explorer is asked through. `client_token` makes a retried
+    /// create return the same views instead of second ones. On failure the
+    /// source views it made are deleted again.
     pub async fn create(
         &self,
         payer: &AccountId,
         vi: &VirtualIntegration,
         client_token: &str,
     ) -> Result<String, AwsError> {
+        if !is_aggregate(vi) {
+            return self.create_view(payer, vi, client_token).await;
+        }
+        let chunks = split(&vi.accounts);
+        let made = futures::future::join_all(chunks.iter().enumerate().map(|(i, chunk)| {
+            let token = format!("{client_token}-p{i}");
+            async move { self.create_part(payer, vi, i, chunk, &token).await }
+        }))
+        .await;
+        let parts: Vec<String> = made
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        if let Some(Err(e)) = made.into_iter().find(Result::is_err) {
+            self.delete_all(&parts).await;
+            return Err(e);
+        }
+        match self.create_aggregate(vi, &parts, client_token).await {
+            Ok(arn) => Ok(arn),
+            Err(e) => {
+                self.delete_all(&parts).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes views, as cleanup after a failure (what cannot be deleted
+    /// carries the integration's id tag, so recovery finds it).
+    async fn delete_all(&self, arns: &[String]) {
+        for arn in arns {
+            let _ = self.delete(arn).await;
+        }
+    }
+
+    async fn create_part(
+        &self,
+        payer: &AccountId,
+        vi: &VirtualIntegration,
+        index: usize,
+        accounts: &BTreeSet<AccountId>,
+        client_token: &str,
+    ) -> Result<String, AwsError> {
         let out = self
+            .client
+            .create_billing_view()
+            .name(part_name(vi, index))
+            .description(part_description(vi, accounts))
+            .source_views(Self::primary_arn(payer))
+            .data_filter_expression(filter(accounts)?)
+            .resource_tags(tag(TAG_MANAGED, "true")?)
+            .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
+            .resource_tags(tag(TAG_ROLE, ROLE_PART)?)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify("a source view of the billing view", e))?;
+        Ok(out.arn().to_string())
+    }
+
+    async fn create_aggregate(
+        &self,
+        vi: &VirtualIntegration,
+        parts: &[String],
+        client_token: &str,
+    ) -> Result<String, AwsError> {
+        let mut request = self
+            .client
+            .create_billing_view()
+            .name(view_name(vi))
+            .description(description(vi))
+            .set_source_views(Some(parts.to_vec()))
+            .resource_tags(tag(TAG_MANAGED, "true")?)
+            .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
+            .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?);
+        for (k, v) in rules_tags(vi)? {
+            request = request.resource_tags(tag(&k, &v)?);
+        }
+        let out = request
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify("the aggregate billing view", e))?;
+        Ok(out.arn().to_string())
+    }
+
+    /// An integration's billing side read back as one view (see [`fold`]):
+    /// the view at `arn` with its sources, and for an aggregate view its
+    /// source views with their sources and tags.
+    pub async fn integration_view(
+        &self,
+        arn: &str,
+        primary: &str,
+    ) -> Result<Option<BillingView>, AwsError> {
+        let Some(mut main) = self.get_with_sources(arn).await? else {
+            return Ok(None);
+        };
+        if main.filter_extras != ["no filter"] || main.source_views.is_empty() {
+            return Ok(Some(main));
+        }
+        main.tags = self.tags(arn).await?;
+        let parts: Vec<Option<BillingView>> =
+            futures::future::try_join_all(main.source_views.iter().map(|src| async move {
+                let (view, tags) = futures::join!(self.get_with_sources(src), self.tags(src));
+                Ok::<_, AwsError>(view?.map(|mut v| {
+                    v.tags = tags.unwrap_or_default();
+                    v
+                }))
+            }))
+            .await?;
+        Ok(Some(fold(main, &parts, primary)))
+    }
+
+    /// Creates the view of an integration that one filter holds.
+    async fn create_view(
+        &self,
+        payer: &AccountId,
+        vi: &VirtualIntegration,
+        client_token: &str,
+    ) -> Result<String, AwsError> {
+        let mut request = self
             .client
             .create_billing_view()
             .name(view_name(vi))
@@ -228,7 +483,11 @@ impl BillingViews {
             .data_filter_expression(filter(&vi.accounts)?)
             .resource_tags(tag(TAG_MANAGED, "true")?)
             .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
-            .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?)
+            .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?);
+        for (k, v) in rules_tags(vi)? {
+            request = request.resource_tags(tag(&k, &v)?);
+        }
+        let out = request
             .client_token(client_token)
             .send()
             .await
@@ -299,8 +558,146 @@ impl BillingViews {
         Ok(out)
     }
 
-    /// Sets a view's accounts (and name, after a rename).
-    pub async fn update(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+    /// Sets an integration's accounts (and name, after a rename) in the
+    /// views at `arn`, keeping their layout: one view stays one view (at
+    /// most 200 accounts); an aggregate view keeps its ARN while its source
+    /// views are refilled, added (the 201st, 401st... account) or dropped.
+    /// Crossing between the two layouts is a replacement, made by the
+    /// caller with [`Self::create`] and [`Self::delete_integration`].
+    pub async fn update(
+        &self,
+        payer: &AccountId,
+        arn: &str,
+        vi: &VirtualIntegration,
+        (first_pause, timeout): (Duration, Duration),
+    ) -> Result<(), AwsError> {
+        if !is_aggregate(vi) {
+            return self.update_view(arn, vi).await;
+        }
+        let main = self
+            .get_with_sources(arn)
+            .await?
+            .ok_or_else(|| AwsError::NotFound {
+                what: format!("billing view {arn}"),
+            })?;
+        let parts: Vec<BillingView> =
+            futures::future::try_join_all(main.source_views.iter().map(|s| self.get(s)))
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+        // Keep each source view's accounts that stay; fill the room left
+        // with the new ones; open source views only when all are full.
+        let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
+        let mut plan: Vec<(Option<&BillingView>, BTreeSet<String>)> = parts
+            .iter()
+            .map(|p| (Some(p), p.accounts.intersection(&want).cloned().collect()))
+            .collect();
+        let placed: BTreeSet<String> = plan.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
+        let mut rest = want.difference(&placed).cloned();
+        for (_, accounts) in plan.iter_mut() {
+            while accounts.len() < MAX_VIEW_ACCOUNTS {
+                let Some(a) = rest.next() else { break };
+                accounts.insert(a);
+            }
+        }
+        let rest: Vec<String> = rest.collect();
+        for chunk in rest.chunks(MAX_VIEW_ACCOUNTS) {
+            plan.push((None, chunk.iter().cloned().collect()));
+        }
+        self.update_main(arn, vi).await?;
+        let ids = |set: &BTreeSet<String>| -> BTreeSet<AccountId> {
+            set.iter().filter_map(|a| a.parse().ok()).collect()
+        };
+        let mut added = Vec::new();
+        let mut dropped = Vec::new();
+        for (i, (part, accounts)) in plan.iter().enumerate() {
+            match part {
+                Some(p) if accounts.is_empty() => dropped.push(p.arn.clone()),
+                Some(p) if p.accounts != *accounts => {
+                    self.client
+                        .update_billing_view()
+                        .arn(&p.arn)
+                        .description(part_description(vi, &ids(accounts)))
+                        .data_filter_expression(filter(&ids(accounts))?)
+                        .send()
+                        .await
+                        .map_err(|e| classify(&format!("source view {}", p.arn), e))?;
+                }
+                Some(_) => {}
+                None => {
+                    let token = format!("costcarve-{}-{}-p{i}", vi.id, vi.revision);
+                    added.push(
+                        self.create_part(payer, vi, i, &ids(accounts), &token)
+                            .await?,
+                    );
+                }
+            }
+        }
+        if !added.is_empty() {
+            self.client
+                .associate_source_views()
+                .arn(arn)
+                .set_source_views(Some(added))
+                .send()
+                .await
+                .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+        }
+        if !dropped.is_empty() {
+            // One change to a view's sources at a time: the first must settle.
+            self.wait_healthy(arn, first_pause, timeout).await?;
+            self.client
+                .disassociate_source_views()
+                .arn(arn)
+                .set_source_views(Some(dropped.clone()))
+                .send()
+                .await
+                .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+            for d in &dropped {
+                self.delete(d).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames an aggregate view and records the integration's revision
+    /// and accounts in its description (its filter is its sources').
+    async fn update_main(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+        self.client
+            .update_billing_view()
+            .arn(arn)
+            .name(view_name(vi))
+            .description(description(vi))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+        Ok(())
+    }
+
+    /// Deletes an integration's billing side: the view at `arn`, then the
+    /// source views of its own it was derived from. Idempotent.
+    pub async fn delete_integration(&self, arn: &str, primary: &str) -> Result<(), AwsError> {
+        let sources = match self.source_views(arn).await {
+            Ok(s) => s,
+            Err(AwsError::NotFound { .. }) => vec![],
+            Err(e) => return Err(e),
+        };
+        self.delete(arn).await?;
+        for src in sources.iter().filter(|s| s.as_str() != primary) {
+            let tags = match self.tags(src).await {
+                Ok(t) => t,
+                Err(AwsError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if tags.get(TAG_ROLE).map(String::as_str) == Some(ROLE_PART) {
+                self.delete(src).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets a single view's accounts (and name, after a rename).
+    async fn update_view(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
         self.client
             .update_billing_view()
             .arn(arn)
@@ -310,6 +707,36 @@ impl BillingViews {
             .send()
             .await
             .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+        Ok(())
+    }
+
+    /// Records `vi`'s rules on its view (see [`rules_tags`]), dropping
+    /// pieces of earlier rules it no longer needs.
+    pub async fn put_rules(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+        let want = rules_tags(vi)?;
+        let have = self.tags(arn).await?;
+        let what = || format!("the rules recorded on billing view {arn}");
+        if !want.is_empty() {
+            let mut request = self.client.tag_resource().resource_arn(arn);
+            for (k, v) in &want {
+                request = request.resource_tags(tag(k, v)?);
+            }
+            request.send().await.map_err(|e| classify(&what(), e))?;
+        }
+        let stale: Vec<String> = have
+            .keys()
+            .filter(|k| k.starts_with(TAG_RULES_PREFIX) && !want.iter().any(|(w, _)| w == *k))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            self.client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_resource_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(|e| classify(&what(), e))?;
+        }
         Ok(())
     }
 

@@ -114,10 +114,66 @@ impl Provisioner {
         self
     }
 
-    /// Waits for a billing view to be healthy, as this provisioner polls.
+    /// Waits for an integration's billing view to be healthy, as this
+    /// provisioner polls; an aggregate view is returned with its source
+    /// views folded in (see [`crate::billing::fold`]).
     pub async fn wait_healthy(&self, arn: &str) -> Result<crate::billing::BillingView, AwsError> {
-        self.billing
+        let view = self
+            .billing
             .wait_healthy(arn, self.first_poll, self.health_timeout)
+            .await?;
+        if view.filter_extras != ["no filter"] {
+            return Ok(view);
+        }
+        self.billing
+            .integration_view(arn, &BillingViews::primary_arn(&self.payer))
+            .await?
+            .ok_or_else(|| AwsError::NotFound {
+                what: format!("billing view {arn}"),
+            })
+    }
+
+    /// Sets an integration's accounts in its billing views at `arn`,
+    /// keeping their layout (see [`BillingViews::update`]).
+    pub async fn update_billing(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+        self.billing
+            .update(&self.payer, arn, vi, (self.first_poll, self.health_timeout))
+            .await
+    }
+
+    /// Makes an integration's billing side anew for `vi` (another layout:
+    /// one view or an aggregate), waits for it and checks its accounts;
+    /// returns its ARN. What it made is removed again on failure.
+    pub async fn create_billing(&self, vi: &VirtualIntegration) -> Result<String, AwsError> {
+        let token = format!(
+            "costcarve-{}-{}-{}",
+            vi.id,
+            vi.revision,
+            uuid::Uuid::new_v4().simple()
+        );
+        let arn = self.billing.create(&self.payer, vi, &token).await?;
+        let checked = match self.wait_healthy(&arn).await {
+            Ok(view) if view.accounts == vi.accounts.iter().map(ToString::to_string).collect() => {
+                Ok(())
+            }
+            Ok(view) => Err(AwsError::Conflict(format!(
+                "read back, the new billing view filters {} accounts, not the {} intended",
+                view.accounts.len(),
+                vi.accounts.len()
+            ))),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
+            let _ = self.delete_billing(&arn).await;
+            return Err(e);
+        }
+        Ok(arn)
+    }
+
+    /// Deletes an integration's billing side (its view and own sources).
+    pub async fn delete_billing(&self, arn: &str) -> Result<(), AwsError> {
+        self.billing
+            .delete_integration(arn, &BillingViews::primary_arn(&self.payer))
             .await
     }
 
@@ -131,10 +187,7 @@ impl Provisioner {
                 Ok(arn) => arn,
                 Err(e) => return (None, Err(("creating the billing view", e))),
             };
-            let waited = self
-                .billing
-                .wait_healthy(&arn, self.first_poll, self.health_timeout)
-                .await;
+            let waited = self.wait_healthy(&arn).await;
             match waited {
                 Ok(view) => (Some(arn), Ok(view)),
                 Err(e) => (Some(arn), Err(("waiting for the billing view", e))),
@@ -175,7 +228,7 @@ impl Provisioner {
                     }
                 }
                 if let Some(arn) = &arn {
-                    if let Err(e) = self.billing.delete(arn).await {
+                    if let Err(e) = self.delete_billing(arn).await {
                         cleanup.push(format!("billing view {arn}: {e}"));
                     }
                 }
@@ -202,7 +255,7 @@ impl Provisioner {
         let drop = self.athena.drop_view(&view);
         let delete = async {
             match billing_view_arn {
-                Some(arn) => self.billing.delete(arn).await.map(|_| ()),
+                Some(arn) => self.delete_billing(arn).await,
                 None => Ok(()),
             }
         };

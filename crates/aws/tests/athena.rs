@@ -70,6 +70,7 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
                 name: "Acme".into(),
                 accounts: accounts[..4].to_vec(),
                 allow_shared: false,
+                ..Default::default()
             },
             now,
         )
@@ -86,6 +87,7 @@ async fn a_view_is_created_validated_from_its_executed_ddl_replaced_and_dropped(
                 remove: vec![accounts[0].clone()],
                 rename: None,
                 allow_shared: false,
+                ..Default::default()
             },
             now,
         )

@@ -44,7 +44,8 @@ async fn a_view_is_created_waited_for_updated_found_again_and_deleted() {
     assert_eq!(views.create(&payer, &vi, "token-1").await.unwrap(), arn);
 
     vi.accounts = ids(3, 300_000_000_000).into_iter().collect();
-    views.update(&arn, &vi).await.unwrap();
+    let poll = (Duration::from_millis(100), Duration::from_secs(10));
+    views.update(&payer, &arn, &vi, poll).await.unwrap();
     let updated = views
         .wait_healthy(&arn, Duration::from_millis(100), Duration::from_secs(10))
         .await

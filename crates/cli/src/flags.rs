@@ -143,37 +143,91 @@ pub(crate) enum Command {
 
 #[derive(Subcommand)]
 pub(crate) enum ViCommand {
-    /// Create an integration.
+    /// Create an integration from rules: OUs (each with its subtree),
+    /// account tags and ids, minus exclusions. At least one of --ou, --tag
+    /// or --accounts.
     Create {
         /// Its name.
         name: String,
-        /// Comma-separated account ids.
+        /// An OU, by id (ou-...) or path (Customers/Acme), with everything
+        /// below it; repeat for several.
+        #[arg(long = "ou", value_name = "OU")]
+        units: Vec<String>,
+        /// Accounts carrying this tag (KEY=VALUE); repeat for several.
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// Comma-separated account ids to include.
         #[arg(long)]
-        accounts: String,
+        accounts: Option<String>,
+        /// Comma-separated account ids never to include.
+        #[arg(long)]
+        exclude: Option<String>,
         /// Allow accounts that are already in another integration.
         #[arg(long)]
         allow_shared: bool,
-        /// Print the view DDL and the billing view filter that creating it
-        /// would send, and create nothing.
+        /// Print what it would hold, the view DDL and the billing view
+        /// filter creating it would send, and create nothing.
         #[arg(long)]
         dry_run: bool,
     },
-    /// Add or remove accounts, or rename.
+    /// Change an integration's rules or accounts, or rename it.
     Update {
         /// The integration.
         name: String,
-        /// Account ids to add.
+        /// Account ids to add (an excluded one is no longer excluded).
         #[arg(long)]
         add: Option<String>,
-        /// Account ids to remove.
+        /// Account ids to remove (one an OU or tag rule names is excluded).
         #[arg(long)]
         remove: Option<String>,
+        /// An OU rule to add (id or path); repeat for several.
+        #[arg(long, value_name = "OU")]
+        add_ou: Vec<String>,
+        /// An OU rule to drop; repeat for several.
+        #[arg(long, value_name = "OU")]
+        remove_ou: Vec<String>,
+        /// A tag rule to add (KEY=VALUE); repeat for several.
+        #[arg(long, value_name = "KEY=VALUE")]
+        add_tag: Vec<String>,
+        /// A tag rule to drop; repeat for several.
+        #[arg(long, value_name = "KEY=VALUE")]
+        remove_tag: Vec<String>,
         /// New name.
         #[arg(long)]
         rename: Option<String>,
         /// Allow added accounts that are already in another integration.
         #[arg(long)]
         allow_shared: bool,
+    },
+    /// Read the organization again and bring integrations whose rules now
+    /// name other accounts up to date (both views, as an update does).
+    Sync {
+        /// Only this integration.
+        name: Option<String>,
+        /// Show what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create many integrations at once: from a CSV (columns name, ous,
+    /// tags, accounts, exclude, allow_shared; see the README), or one per
+    /// child OU of --from-ou. Every row is checked before anything is made.
+    Import {
+        /// The CSV file.
+        #[arg(required_unless_present = "from_ou", conflicts_with = "from_ou")]
+        file: Option<PathBuf>,
+        /// One integration per OU directly below this one (id or path),
+        /// named after it and holding its subtree.
+        #[arg(long, value_name = "OU")]
+        from_ou: Option<String>,
+        /// Check every row and show what would be made; make nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Delete an integration and its view.
     Delete {

@@ -910,7 +910,7 @@ async fn bad_input_is_rejected_before_any_aws_call() {
     p.billing("DELETE", "/_emulator/calls", "");
     let athena_before = p.athena_queries().await.len();
 
-    let too_many: Vec<String> = (0..201)
+    let too_many: Vec<String> = (0..2001)
         .map(|i| format!("{:012}", 100_000_000_000u64 + i))
         .collect();
     for (args, says) in [
@@ -928,7 +928,11 @@ async fn bad_input_is_rejected_before_any_aws_call() {
         ),
         (
             vec!["vi", "create", "Fine", "--accounts", &too_many.join(",")],
-            "200",
+            "at most 2000",
+        ),
+        (
+            vec!["vi", "create", "Fine", "--tag", "customer"],
+            "KEY=VALUE",
         ),
     ] {
         let err = p.fails(&args, 2);
@@ -946,6 +950,10 @@ async fn bad_input_is_rejected_before_any_aws_call() {
         (
             vec!["vi", "create", "Fine", "--accounts", "999999999999"],
             "999999999999",
+        ),
+        (
+            vec!["vi", "create", "Fine", "--ou", "Customers/Nobody"],
+            "no OU 'Customers/Nobody'",
         ),
         (
             vec!["vi", "create", "existing", "--accounts", &ids[1]],
@@ -2362,4 +2370,392 @@ async fn an_integration_whose_secret_is_gone_needs_repair_and_repair_stores_one(
         "the views were not rewritten"
     );
     p.verify("Acme", 0);
+}
+
+/// Every custom billing view, read from outside with boto3's stock
+/// `billing` client: arn, name, the filter's accounts, sources, tags, health.
+fn billing_outside(p: &Payer) -> Vec<Value> {
+    let out = p.emu.boto3(
+        r#"
+b = boto3.client('billing')
+out, token = [], None
+while True:
+    page = b.list_billing_views(billingViewTypes=['CUSTOM'], **({'nextToken': token} if token else {}))
+    for v in page['billingViews']:
+        d = b.get_billing_view(arn=v['arn'])['billingView']
+        dims = (d.get('dataFilterExpression') or {}).get('dimensions') or {}
+        src = b.list_source_views_for_billing_view(arn=v['arn'])['sourceViews']
+        tags = {t['key']: t.get('value') for t in b.list_tags_for_resource(resourceArn=v['arn'])['resourceTags']}
+        out.append({'arn': v['arn'], 'name': d['name'], 'accounts': sorted(dims.get('values', [])),
+                    'sources': src, 'tags': tags, 'health': d['healthStatus']['statusCode']})
+    token = page.get('nextToken')
+    if not token:
+        break
+print(json.dumps(out))
+"#,
+    );
+    out.as_array().unwrap().clone()
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Accounts whose OU path (as `accounts --json` lists it) is `path` or below.
+fn accounts_under(p: &Payer, path: &str) -> BTreeSet<String> {
+    let all: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    all.iter()
+        .filter(|a| {
+            let unit = a["unit"].as_str().unwrap();
+            unit == path || unit.starts_with(&format!("{path}/"))
+        })
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Moves `account` (or a new account, when `None`) into the OU at `path`
+/// with boto3's `organizations` client; returns the account id.
+fn move_with_boto3(p: &Payer, account: Option<&str>, path: &str) -> String {
+    let code = format!(
+        r#"
+o = boto3.client('organizations')
+root = o.list_roots()['Roots'][0]['Id']
+unit = root
+for name in {path:?}.split('/'):
+    units = o.list_organizational_units_for_parent(ParentId=unit)['OrganizationalUnits']
+    unit = next(u['Id'] for u in units if u['Name'] == name)
+account = {account:?}
+if account == 'new':
+    made = o.create_account(Email='vended-{stamp}@msp.example.com', AccountName='Vended prod {stamp}')
+    account = o.describe_create_account_status(CreateAccountRequestId=made['CreateAccountStatus']['Id'])['CreateAccountStatus']['AccountId']
+parent = o.list_parents(ChildId=account)['Parents'][0]['Id']
+o.move_account(AccountId=account, SourceParentId=parent, DestinationParentId=unit)
+print(json.dumps(account))
+"#,
+        account = account.unwrap_or("new"),
+        stamp = std::process::id(),
+    );
+    p.emu.boto3(&code).as_str().unwrap().to_string()
+}
+
+/// The billing views of one integration (its id tag), from outside.
+fn views_of(p: &Payer, integration_id: &str) -> Vec<Value> {
+    billing_outside(p)
+        .into_iter()
+        .filter(|v| v["tags"]["costcarve-integration-id"] == integration_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn rules_follow_the_organization_and_import_makes_one_integration_per_customer_ou() {
+    let p = Payer::up(&["--accounts", "30", "--health-delay-seconds", "0.2"]);
+    let all: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let customers: BTreeSet<String> = all
+        .iter()
+        .filter_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
+        .map(|rest| rest.split('/').next().unwrap().to_string())
+        .collect();
+    assert!(customers.len() >= 3, "{customers:?}");
+
+    // A dry run makes nothing in AWS.
+    let (out, _) = p.cc(&["vi", "import", "--from-ou", "Customers", "--dry-run"]);
+    assert!(out.contains("nothing was created (--dry-run)"), "{out}");
+    assert!(billing_outside(&p).is_empty());
+
+    // One healthy integration per customer OU, each view filtering exactly
+    // the accounts under it.
+    let (_, progress) = p.cc(&["vi", "import", "--from-ou", "Customers"]);
+    assert!(
+        progress.contains(&format!("[{n}/{n}] created", n = customers.len())),
+        "{progress}"
+    );
+    let list: Vec<Value> = serde_json::from_str(&p.cc(&["vi", "list", "--json"]).0).unwrap();
+    assert_eq!(list.len(), customers.len());
+    for m in &list {
+        assert_eq!(m["status"]["state"], "healthy", "{m}");
+    }
+    let outside = billing_outside(&p);
+    let glue = p.glue_views().await;
+    for c in &customers {
+        let want = accounts_under(&p, &format!("Customers/{c}"));
+        let view = outside
+            .iter()
+            .find(|v| v["name"] == format!("costcarve-{c}"))
+            .unwrap_or_else(|| panic!("{c}: {outside:?}"));
+        assert_eq!(strings(&view["accounts"]), want, "{c}");
+        let sql = &glue
+            .iter()
+            .find(|(n, _)| *n == format!("vi_{}", c.to_lowercase().replace(' ', "_")))
+            .unwrap()
+            .1;
+        assert_eq!(accounts_in(sql), want, "{c}");
+    }
+    // Again: nothing is made, and it says so.
+    let creates = p.billing_calls("CreateBillingView");
+    let (out, _) = p.cc(&["vi", "import", "--from-ou", "Customers"]);
+    assert!(out.contains("nothing to import"), "{out}");
+    assert_eq!(p.billing_calls("CreateBillingView"), creates);
+    // A CSV with one bad row creates nothing.
+    let csv = p.home.path().join("more.csv");
+    std::fs::write(
+        &csv,
+        "name,ous,accounts\nSandbox,Sandbox,\nTypo,Customers/Nobody,\n",
+    )
+    .unwrap();
+    let err = p.fails(&["vi", "import", csv.to_str().unwrap()], 2);
+    assert!(
+        err.contains("line 3 (Typo): no OU 'Customers/Nobody'"),
+        "{err}"
+    );
+    assert_eq!(p.billing_calls("CreateBillingView"), creates);
+    assert_eq!(billing_outside(&p).len(), customers.len());
+
+    // A new account vended into a customer's OU joins it at the next sync;
+    // a dry run changes nothing in AWS.
+    let first = customers.iter().next().unwrap().clone();
+    let path = format!("Customers/{first}");
+    let vended = move_with_boto3(&p, None, &format!("{path}/prod"));
+    let before = billing_outside(&p);
+    let (out, _) = p.cc(&["vi", "sync", "--dry-run", "--json"]);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["out_of_date"], 1, "{plan}");
+    assert_eq!(billing_outside(&p), before, "--dry-run changed nothing");
+    let (out, _) = p.cc(&["vi", "sync"]);
+    assert!(
+        out.contains("1 of 1 out of date brought up to date"),
+        "{out}"
+    );
+    let want = accounts_under(&p, &path);
+    assert!(want.contains(&vended));
+    let view = billing_outside(&p)
+        .into_iter()
+        .find(|v| v["name"] == format!("costcarve-{first}"))
+        .unwrap();
+    assert_eq!(strings(&view["accounts"]), want);
+    let sql = p
+        .glue_views()
+        .await
+        .into_iter()
+        .find(|(n, _)| *n == format!("vi_{}", first.to_lowercase().replace(' ', "_")))
+        .unwrap()
+        .1;
+    assert_eq!(accounts_in(&sql), want);
+    // An account moved out is dropped at the next sync.
+    let leaving = want.iter().find(|a| **a != vended).unwrap().clone();
+    move_with_boto3(&p, Some(&leaving), "Sandbox");
+    p.cc(&["vi", "sync"]);
+    let view = billing_outside(&p)
+        .into_iter()
+        .find(|v| v["name"] == format!("costcarve-{first}"))
+        .unwrap();
+    assert!(!strings(&view["accounts"]).contains(&leaving));
+    assert_eq!(strings(&view["accounts"]), accounts_under(&p, &path));
+    let (report, _) = p.verify(&first, 0);
+    assert_eq!(report["ok"], true, "{report}");
+    // A second desktop reads the rules back from the payer.
+    let shown: Value =
+        serde_json::from_str(&p.cc_on("b", &["vi", "show", &first, "--json"]).0).unwrap();
+    assert_eq!(
+        shown["integration"]["rules"]["units"][0],
+        path.as_str(),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_of_450_accounts_is_one_aggregate_view_over_source_views() {
+    let p = Payer::up(&[
+        "--accounts",
+        "1000",
+        "--customers",
+        "2",
+        "--health-delay-seconds",
+        "0.2",
+    ]);
+    let all: Vec<Value> =
+        serde_json::from_str(&p.cc(&["accounts", "--refresh", "--json"]).0).unwrap();
+    let first = all
+        .iter()
+        .filter_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
+        .map(|rest| rest.split('/').next().unwrap().to_string())
+        .min()
+        .unwrap();
+    let path = format!("Customers/{first}");
+    let under: Vec<String> = accounts_under(&p, &path).into_iter().collect();
+    assert!(under.len() > 450, "{}", under.len());
+    let excluded = &under[450..];
+    let want: BTreeSet<String> = under[..450].iter().cloned().collect();
+    p.cc(&[
+        "vi",
+        "create",
+        "Big",
+        "--ou",
+        &path,
+        "--exclude",
+        &excluded.join(","),
+    ]);
+    let shown = show(&p, "Big");
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+    let arn = shown["billing_view_arn"].as_str().unwrap().to_string();
+    let id = shown["integration"]["id"].as_str().unwrap().to_string();
+
+    // From outside: the integration's view filters nothing itself and is
+    // derived from source views of at most 200 accounts whose union is
+    // exactly the 450.
+    let views = views_of(&p, &id);
+    let main = views.iter().find(|v| v["arn"] == arn.as_str()).unwrap();
+    assert!(main["accounts"].as_array().unwrap().is_empty(), "{main}");
+    let sources = strings(&main["sources"]);
+    assert_eq!(sources.len(), 3, "{main}");
+    let mut union = BTreeSet::new();
+    for v in views.iter().filter(|v| v["arn"] != arn.as_str()) {
+        assert!(sources.contains(v["arn"].as_str().unwrap()), "{v}");
+        assert!(v["accounts"].as_array().unwrap().len() <= 200, "{v}");
+        assert_eq!(v["tags"]["costcarve-role"], "part", "{v}");
+        union.extend(strings(&v["accounts"]));
+    }
+    assert_eq!(union, want);
+    assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
+
+    // Costs are asked through the one aggregate ARN and are the CUR's.
+    let (from, to) = (month_start(&p, 3), month_start(&p, 1));
+    p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
+    let (out, _) = p.cc(&["cost", "Big", "--from", &from, "--to", &to, "--json"]);
+    let series: Value = serde_json::from_str(&out).unwrap();
+    let ids = want.iter().cloned().collect::<Vec<_>>().join(",");
+    let independent = p.cur_sums(&["--accounts", &ids, "--from", &from, "--to", &to]);
+    assert!(independent["rows"].as_u64().unwrap() > 0);
+    assert_same_figures("monthly", &series, &independent);
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    assert!(!sent.as_array().unwrap().is_empty());
+    for r in sent.as_array().unwrap() {
+        assert_eq!(r["params"]["BillingViewArn"], arn.as_str(), "{r}");
+    }
+    let (report, _) = p.verify("Big", 0);
+    assert_eq!(report["ok"], true, "{report}");
+
+    // 260 fewer: back to one view filtering the 190.
+    let removed: Vec<String> = want.iter().take(260).cloned().collect();
+    p.cc(&["vi", "update", "Big", "--remove", &removed.join(",")]);
+    let rest: BTreeSet<String> = want.iter().skip(260).cloned().collect();
+    let views = views_of(&p, &id);
+    assert_eq!(views.len(), 1, "{views:?}");
+    assert_eq!(strings(&views[0]["accounts"]), rest);
+    assert_eq!(
+        views[0]["sources"][0],
+        format!("arn:aws:billing::{PAYER}:billingview/primary")
+    );
+    assert_eq!(show(&p, "Big")["billing_view_arn"], views[0]["arn"]);
+    // The 201st account makes it an aggregate again.
+    let back: Vec<String> = removed.iter().take(11).cloned().collect();
+    p.cc(&["vi", "update", "Big", "--add", &back.join(",")]);
+    let views = views_of(&p, &id);
+    assert_eq!(
+        views.len(),
+        3,
+        "an aggregate over two source views: {views:?}"
+    );
+    let shown = show(&p, "Big");
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+    assert_eq!(
+        shown["integration"]["accounts"].as_array().unwrap().len(),
+        201
+    );
+    // A second desktop sees the aggregate as one healthy integration.
+    let list: Vec<Value> =
+        serde_json::from_str(&p.cc_on("b", &["vi", "list", "--json"]).0).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["status"]["state"], "healthy", "{list:?}");
+    p.cc(&["vi", "delete", "Big"]);
+    assert!(billing_outside(&p).is_empty());
+}
+
+#[tokio::test]
+async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drift_and_repair() {
+    let p = Payer::up(&[
+        "--accounts",
+        "300",
+        "--customers",
+        "1",
+        "--health-delay-seconds",
+        "0.2",
+    ]);
+    let all: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let customer = all
+        .iter()
+        .find_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
+        .map(|rest| rest.split('/').next().unwrap().to_string())
+        .unwrap();
+    let path = format!("Customers/{customer}");
+    let under = accounts_under(&p, &path);
+    assert!(under.len() > 200 && under.len() <= 400, "{}", under.len());
+    let fault = |op: &str, nth: u32| {
+        format!(
+            r#"{{"kind": "error", "operation": "{op}", "nth": {nth}, "error_type": "InternalServerException", "status": 500, "message": "injected"}}"#
+        )
+    };
+
+    // The aggregate view cannot be made (the third create, after its two
+    // source views): nothing is left, not even the source views.
+    p.billing("POST", "/_emulator/faults", &fault("CreateBillingView", 3));
+    let err = p.fails(&["vi", "create", "Big", "--ou", &path], 1);
+    assert!(err.contains("nothing was left behind"), "{err}");
+    assert!(billing_outside(&p).is_empty(), "{:?}", billing_outside(&p));
+    assert!(p.glue_views().await.is_empty());
+
+    p.cc(&["vi", "create", "Big", "--ou", &path]);
+    let shown = show(&p, "Big");
+    let arn = shown["billing_view_arn"].as_str().unwrap().to_string();
+    let id = shown["integration"]["id"].as_str().unwrap().to_string();
+    let union = |views: &[Value]| -> BTreeSet<String> {
+        views.iter().flat_map(|v| strings(&v["accounts"])).collect()
+    };
+    let views = views_of(&p, &id);
+    assert_eq!(views.len(), 3, "{views:?}");
+    assert_eq!(union(&views), under);
+
+    // A source view's filter changed outside CostCarve: drift, refused,
+    // and repaired.
+    let part = views.iter().find(|v| v["arn"] != arn.as_str()).unwrap();
+    let mut fewer: Vec<String> = strings(&part["accounts"]).into_iter().collect();
+    let dropped = fewer.pop().unwrap();
+    billing_filter_outside(&p, part["arn"].as_str().unwrap(), linked_accounts(&fewer)).await;
+    let shown = show(&p, "Big");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    assert!(
+        shown["status"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&dropped),
+        "{shown}"
+    );
+    let err = p.fails(&["cost", "Big", "--json"], 1);
+    assert!(err.contains("not healthy"), "{err}");
+    p.cc(&["vi", "repair", "Big"]);
+    let views = views_of(&p, &id);
+    assert_eq!(union(&views), under);
+    assert_eq!(show(&p, "Big")["status"]["state"], "healthy");
+
+    // Going back under 200 fails at the new single view: the aggregate
+    // stands as it was, with the same ARN, and nothing else is left.
+    let removed: Vec<String> = under.iter().take(under.len() - 150).cloned().collect();
+    p.billing("POST", "/_emulator/faults", &fault("CreateBillingView", 1));
+    let err = p.fails(&["vi", "update", "Big", "--remove", &removed.join(",")], 1);
+    assert!(err.contains("restored"), "{err}");
+    let views = views_of(&p, &id);
+    assert_eq!(views.len(), 3, "{views:?}");
+    assert_eq!(union(&views), under);
+    let shown = show(&p, "Big");
+    assert_eq!(shown["billing_view_arn"], arn.as_str());
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+    assert_eq!(accounts_in(&p.glue_views().await[0].1), under);
+    // Without the fault it folds to one view.
+    p.cc(&["vi", "update", "Big", "--remove", &removed.join(",")]);
+    let views = views_of(&p, &id);
+    assert_eq!(views.len(), 1, "{views:?}");
+    assert_eq!(strings(&views[0]["accounts"]).len(), 150);
 }

@@ -7,3 +7,4 @@ mod support;
 mod aws;
 mod cli;
 mod hardening;
+mod onboarding;

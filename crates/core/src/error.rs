@@ -112,7 +112,9 @@ impl Coded for IntegrationError {
 
     fn remedy(&self) -> Option<Remedy> {
         match self {
-            IntegrationError::AccountsShared(_) => Some(Remedy::AllowShared),
+            IntegrationError::AccountsShared(_) | IntegrationError::AllLeftOut(_) => {
+                Some(Remedy::AllowShared)
+            }
             IntegrationError::UnknownAccounts(_) => Some(Remedy::ListAccounts),
             _ => None,
         }

@@ -12,9 +12,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::account::{AccountId, Organization};
+use crate::membership::{self, LeftOut, MembershipRules, TagRule};
 
 /// A billing view's `LINKED_ACCOUNT` filter takes at most 200 values.
-pub const MAX_ACCOUNTS: usize = 200;
+pub const MAX_VIEW_ACCOUNTS: usize = 200;
+/// An aggregate billing view takes at most 10 source views.
+pub const MAX_SOURCE_VIEWS: usize = 10;
+/// The most accounts one integration holds: an aggregate billing view over
+/// 10 source views of 200 accounts each.
+pub const MAX_ACCOUNTS: usize = MAX_VIEW_ACCOUNTS * MAX_SOURCE_VIEWS;
 /// Longest integration name. Billing view names may be 128 characters; the
 /// rest is left for the `costcarve-` prefix the AWS workspace adds.
 pub const MAX_NAME_LEN: usize = 64;
@@ -108,8 +114,12 @@ pub struct VirtualIntegration {
     pub id: Uuid,
     /// The name shown to users.
     pub name: IntegrationName,
-    /// The accounts whose costs it shows.
+    /// The accounts whose costs it shows: its rules, resolved.
     pub accounts: BTreeSet<AccountId>,
+    /// How its accounts are chosen. Empty in files written before rules
+    /// existed: see [`Self::effective_rules`].
+    #[serde(default)]
+    pub rules: MembershipRules,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -124,6 +134,22 @@ impl VirtualIntegration {
         self.name.view_name()
     }
 
+    /// Its rules; an integration saved before rules existed is the
+    /// hand-kept list of its accounts.
+    pub fn effective_rules(&self) -> MembershipRules {
+        if self.rules.follows_organization() || !self.rules.accounts.is_empty() {
+            self.rules.clone()
+        } else {
+            MembershipRules::explicit(self.accounts.clone())
+        }
+    }
+
+    /// Itself with [`Self::effective_rules`] filled in.
+    pub fn with_effective_rules(mut self) -> Self {
+        self.rules = self.effective_rules();
+        self
+    }
+
     /// The `SELECT` its view is made of, over `source` (a trusted relation
     /// name such as `"db"."cur_table"`).
     pub fn view_select(&self, source: &str) -> String {
@@ -136,13 +162,70 @@ impl VirtualIntegration {
 pub struct NewIntegration {
     /// The name as typed.
     pub name: String,
-    /// The accounts.
+    /// Accounts included by id.
     pub accounts: Vec<AccountId>,
     /// Accept accounts that already belong to another integration.
     pub allow_shared: bool,
+    /// OUs (id or path), each with its subtree.
+    pub units: Vec<String>,
+    /// Account tags, as typed (`KEY=VALUE`).
+    pub tags: Vec<String>,
+    /// Accounts never included.
+    pub exclude: Vec<AccountId>,
 }
 
 impl NewIntegration {
+    /// Its rules, checked for what needs no organization: no id twice,
+    /// every tag `KEY=VALUE`.
+    pub fn rules(&self) -> Result<MembershipRules, IntegrationError> {
+        let mut rules = MembershipRules {
+            allow_shared: self.allow_shared,
+            ..Default::default()
+        };
+        for a in &self.accounts {
+            if !rules.accounts.insert(a.clone()) {
+                return Err(IntegrationError::DuplicateAccount(a.clone()));
+            }
+        }
+        for a in &self.exclude {
+            if !rules.exclude.insert(a.clone()) {
+                return Err(IntegrationError::DuplicateAccount(a.clone()));
+            }
+        }
+        for u in &self.units {
+            let u = u.trim().to_string();
+            if u.is_empty() {
+                return Err(IntegrationError::UnknownUnit {
+                    given: u,
+                    near: vec![],
+                });
+            }
+            if rules.units.contains(&u) {
+                return Err(IntegrationError::AlreadyARule(format!("OU {u}")));
+            }
+            rules.units.push(u);
+        }
+        for t in &self.tags {
+            let tag: TagRule = t.parse()?;
+            if rules.tags.contains(&tag) {
+                return Err(IntegrationError::AlreadyARule(format!("tag {tag}")));
+            }
+            rules.tags.push(tag);
+        }
+        Ok(rules)
+    }
+
+    /// Refuses what can be refused before anything is read: the name, the
+    /// rules' form, and for a list of ids alone its size.
+    pub fn check_alone(&self) -> Result<(), IntegrationError> {
+        IntegrationName::parse(&self.name)?;
+        let rules = self.rules()?;
+        if !rules.follows_organization() {
+            self.draft(DateTime::<Utc>::MIN_UTC)?;
+        }
+        Ok(())
+    }
+
     /// The integration this would make, checked by every rule that needs
     /// neither the organization nor the other integrations (name, account
     /// count, duplicates): what can be refused before anything is read.
@@ -163,6 +246,27 @@ impl NewIntegration {
     }
 }
 
+/// A sync's decision for one integration: its rules resolved against the
+/// organization now, with the accounts other integrations hold settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncChange {
+    /// The integration.
+    pub name: String,
+    /// Its members after the sync.
+    pub accounts: BTreeSet<AccountId>,
+    /// What that adds and drops, and what its rules name but leave out.
+    pub diff: AccountDiff,
+    /// Why its rules could not be resolved (an OU that is gone), if so.
+    pub problem: Option<String>,
+}
+
+impl SyncChange {
+    /// Whether applying it changes the integration.
+    pub fn changes(&self) -> bool {
+        self.problem.is_none() && !(self.diff.added.is_empty() && self.diff.removed.is_empty())
+    }
+}
+
 /// What to change in an existing integration.
 #[derive(Debug, Clone, Default)]
 pub struct IntegrationChange {
@@ -174,6 +278,44 @@ pub struct IntegrationChange {
     pub rename: Option<String>,
     /// Accept added accounts that already belong to another integration.
     pub allow_shared: bool,
+    /// OUs to add as rules (id or path).
+    pub add_units: Vec<String>,
+    /// OU rules to drop (as given, or naming the same OU).
+    pub remove_units: Vec<String>,
+    /// Tag rules to add (`KEY=VALUE`).
+    pub add_tags: Vec<String>,
+    /// Tag rules to drop.
+    pub remove_tags: Vec<String>,
+    /// Replace the rules with these (how the desktop edits them); ids
+    /// newly listed that another integration holds are refused unless
+    /// `allow_shared` (of the change or of the rules).
+    pub set_rules: Option<MembershipRules>,
+    /// Set the members to exactly these, rules unchanged: a sync's decision
+    /// (see [`IntegrationSet::sync_plan`]). Not combined with the rest.
+    pub resolved: Option<BTreeSet<AccountId>>,
+}
+
+impl IntegrationChange {
+    /// Whether it asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty()
+            && self.remove.is_empty()
+            && self.rename.is_none()
+            && self.add_units.is_empty()
+            && self.remove_units.is_empty()
+            && self.add_tags.is_empty()
+            && self.remove_tags.is_empty()
+            && self.set_rules.is_none()
+            && self.resolved.is_none()
+    }
+
+    /// A sync's change: the members `accounts`, nothing else.
+    pub fn resync(accounts: BTreeSet<AccountId>) -> Self {
+        IntegrationChange {
+            resolved: Some(accounts),
+            ..Default::default()
+        }
+    }
 }
 
 /// The accounts an update adds and removes.
@@ -183,6 +325,9 @@ pub struct AccountDiff {
     pub added: Vec<AccountId>,
     /// No longer included.
     pub removed: Vec<AccountId>,
+    /// Named by the rules but not included, and why.
+    #[serde(default)]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// All integrations of a workspace: what is saved.
@@ -230,6 +375,21 @@ impl IntegrationSet {
         map
     }
 
+    /// Accounts the other integrations hold (all but `except`), each with
+    /// the first integration holding it.
+    fn taken_by_others(&self, except: Option<Uuid>) -> BTreeMap<AccountId, String> {
+        let mut taken = BTreeMap::new();
+        for v in &self.integrations {
+            if Some(v.id) == except {
+                continue;
+            }
+            for a in &v.accounts {
+                taken.entry(a.clone()).or_insert_with(|| v.name.to_string());
+            }
+        }
+        taken
+    }
+
     /// Creates an integration; nothing changes when it fails.
     pub fn create(
         &mut self,
@@ -237,32 +397,53 @@ impl IntegrationSet {
         new: NewIntegration,
         now: DateTime<Utc>,
     ) -> Result<VirtualIntegration, IntegrationError> {
+        self.create_reporting(org, new, now).map(|(vi, _)| vi)
+    }
+
+    /// Creates an integration, and says which accounts its rules name but
+    /// leave out; nothing changes when it fails.
+    pub fn create_reporting(
+        &mut self,
+        org: &Organization,
+        new: NewIntegration,
+        now: DateTime<Utc>,
+    ) -> Result<(VirtualIntegration, Vec<LeftOut>), IntegrationError> {
         let name = IntegrationName::parse(&new.name)?;
         self.check_name_free(&name, None)?;
-        let mut accounts = BTreeSet::new();
-        for a in &new.accounts {
-            if !accounts.insert(a.clone()) {
-                return Err(IntegrationError::DuplicateAccount(a.clone()));
+        let rules = new.rules()?;
+        if !rules.follows_organization() {
+            if rules.accounts.is_empty() {
+                return Err(IntegrationError::NoAccounts);
+            }
+            if rules.accounts.len() > MAX_ACCOUNTS {
+                return Err(IntegrationError::TooManyAccounts(rules.accounts.len()));
             }
         }
-        check_accounts(org, &accounts)?;
-        if !new.allow_shared {
-            self.check_not_shared(&accounts, None)?;
-        }
+        membership::check_input(org, &rules)?;
+        let resolution = membership::resolve(
+            org,
+            &rules,
+            &BTreeSet::new(),
+            &self.taken_by_others(None),
+            &rules.accounts,
+        )?;
+        check_members(&resolution.accounts, &rules, &resolution.left_out)?;
         let vi = VirtualIntegration {
             id: Uuid::new_v4(),
             name,
-            accounts,
+            accounts: resolution.accounts,
+            rules,
             created_at: now,
             updated_at: now,
             revision: 1,
         };
         self.integrations.push(vi.clone());
         self.integrations.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(vi)
+        Ok((vi, resolution.left_out))
     }
 
-    /// Adds/removes accounts and renames; nothing changes when it fails.
+    /// Changes an integration's rules (or sets the members a sync decided)
+    /// and renames it; nothing changes when it fails.
     pub fn update(
         &mut self,
         org: &Organization,
@@ -271,7 +452,7 @@ impl IntegrationSet {
         now: DateTime<Utc>,
     ) -> Result<(VirtualIntegration, AccountDiff), IntegrationError> {
         let current = self.require(name)?.clone();
-        if change.add.is_empty() && change.remove.is_empty() && change.rename.is_none() {
+        if change.is_empty() {
             return Err(IntegrationError::NothingToChange);
         }
         let mut next = current.clone();
@@ -281,35 +462,30 @@ impl IntegrationSet {
             next.name = parsed;
         }
         let mut diff = AccountDiff::default();
-        let mut seen = BTreeSet::new();
-        for a in &change.remove {
-            if !seen.insert(a.clone()) {
-                return Err(IntegrationError::DuplicateAccount(a.clone()));
-            }
-            if !next.accounts.remove(a) {
-                return Err(IntegrationError::NotAMember {
-                    account: a.clone(),
-                    integration: current.name.to_string(),
-                });
-            }
-            diff.removed.push(a.clone());
+        if let Some(accounts) = &change.resolved {
+            next.accounts = accounts.clone();
+        } else {
+            let (rules, resolution) = self.edit_rules(org, &current, &change)?;
+            next.rules = rules;
+            next.accounts = resolution.accounts;
+            diff.left_out = resolution.left_out;
         }
-        for a in &change.add {
-            if !seen.insert(a.clone()) {
-                return Err(IntegrationError::DuplicateAccount(a.clone()));
-            }
-            if !next.accounts.insert(a.clone()) {
-                return Err(IntegrationError::AlreadyAMember {
-                    account: a.clone(),
-                    integration: current.name.to_string(),
-                });
-            }
-            diff.added.push(a.clone());
-        }
-        check_accounts(org, &next.accounts)?;
-        if !change.allow_shared {
-            let added: BTreeSet<AccountId> = diff.added.iter().cloned().collect();
-            self.check_not_shared(&added, Some(current.id))?;
+        check_members(&next.accounts, &next.rules, &diff.left_out)?;
+        diff.added = next
+            .accounts
+            .difference(&current.accounts)
+            .cloned()
+            .collect();
+        diff.removed = current
+            .accounts
+            .difference(&next.accounts)
+            .cloned()
+            .collect();
+        if next.name == current.name
+            && next.accounts == current.accounts
+            && next.rules == current.effective_rules()
+        {
+            return Err(IntegrationError::NothingToChange);
         }
         next.updated_at = now;
         next.revision += 1;
@@ -320,6 +496,219 @@ impl IntegrationSet {
         }
         self.integrations.sort_by(|a, b| a.name.cmp(&b.name));
         Ok((next, diff))
+    }
+
+    /// `current`'s rules with `change` applied, and what they resolve to.
+    fn edit_rules(
+        &self,
+        org: &Organization,
+        current: &VirtualIntegration,
+        change: &IntegrationChange,
+    ) -> Result<(MembershipRules, membership::Resolution), IntegrationError> {
+        if let Some(rules) = &change.set_rules {
+            membership::check_input(org, rules)?;
+            let held = current.effective_rules().accounts;
+            let listed: BTreeSet<AccountId> = rules.accounts.difference(&held).cloned().collect();
+            let mut taken = self.taken_by_others(Some(current.id));
+            let strict = if change.allow_shared {
+                taken.retain(|a, _| !listed.contains(a));
+                BTreeSet::new()
+            } else {
+                listed
+            };
+            let resolution = membership::resolve(org, rules, &current.accounts, &taken, &strict)?;
+            return Ok((rules.clone(), resolution));
+        }
+        let mut rules = current.effective_rules();
+        let mut seen = BTreeSet::new();
+        for a in change.remove.iter().chain(&change.add) {
+            if !seen.insert(a.clone()) {
+                return Err(IntegrationError::DuplicateAccount(a.clone()));
+            }
+        }
+        for a in &change.remove {
+            if !current.accounts.contains(a) {
+                return Err(IntegrationError::NotAMember {
+                    account: a.clone(),
+                    integration: current.name.to_string(),
+                });
+            }
+            rules.accounts.remove(a);
+        }
+        for a in &change.add {
+            if current.accounts.contains(a) {
+                return Err(IntegrationError::AlreadyAMember {
+                    account: a.clone(),
+                    integration: current.name.to_string(),
+                });
+            }
+            rules.exclude.remove(a);
+            rules.accounts.insert(a.clone());
+        }
+        for u in &change.remove_units {
+            let target = membership::find_unit(org, u)
+                .ok()
+                .map(|unit| unit.id.clone());
+            let before = rules.units.len();
+            rules.units.retain(|r| {
+                r != u.trim()
+                    && (target.is_none()
+                        || membership::find_unit(org, r).ok().map(|x| &x.id) != target.as_ref())
+            });
+            if rules.units.len() == before {
+                return Err(IntegrationError::NotARule {
+                    rule: format!("OU {u}"),
+                    integration: current.name.to_string(),
+                });
+            }
+        }
+        for u in &change.add_units {
+            let unit = membership::find_unit(org, u)?;
+            if rules
+                .units
+                .iter()
+                .any(|r| membership::find_unit(org, r).is_ok_and(|x| x.id == unit.id))
+            {
+                return Err(IntegrationError::AlreadyARule(format!("OU {u}")));
+            }
+            rules.units.push(u.trim().to_string());
+        }
+        for t in &change.remove_tags {
+            let tag: TagRule = t.parse()?;
+            let before = rules.tags.len();
+            rules.tags.retain(|r| *r != tag);
+            if rules.tags.len() == before {
+                return Err(IntegrationError::NotARule {
+                    rule: format!("tag {tag}"),
+                    integration: current.name.to_string(),
+                });
+            }
+        }
+        for t in &change.add_tags {
+            let tag: TagRule = t.parse()?;
+            if rules.tags.contains(&tag) {
+                return Err(IntegrationError::AlreadyARule(format!("tag {tag}")));
+            }
+            rules.tags.push(tag);
+        }
+        let added: BTreeSet<AccountId> = change.add.iter().cloned().collect();
+        let unknown: Vec<String> = added
+            .iter()
+            .filter(|a| org.account(a).is_none())
+            .map(ToString::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(IntegrationError::UnknownAccounts(unknown));
+        }
+        let mut taken = self.taken_by_others(Some(current.id));
+        let strict = if change.allow_shared {
+            taken.retain(|a, _| !added.contains(a));
+            BTreeSet::new()
+        } else {
+            added
+        };
+        let resolve = |rules: &MembershipRules| {
+            membership::resolve(org, rules, &current.accounts, &taken, &strict)
+        };
+        let mut resolution = resolve(&rules)?;
+        // A removed account an OU or tag still names is excluded.
+        let still: Vec<&AccountId> = change
+            .remove
+            .iter()
+            .filter(|a| resolution.accounts.contains(*a))
+            .collect();
+        if !still.is_empty() {
+            rules.exclude.extend(still.into_iter().cloned());
+            resolution = resolve(&rules)?;
+        }
+        Ok((rules, resolution))
+    }
+
+    /// What syncing every integration with the organization would change.
+    /// Accounts an integration holds and its rules still name are kept;
+    /// an account the rules of two integrations now name goes to the first
+    /// (by name) unless the second allows shared accounts, and is reported
+    /// as left out of the other.
+    ///
+    /// With `only`, just that integration is planned, and accounts the
+    /// others hold today count as theirs even where their rules no longer
+    /// name them (they have not been synced yet).
+    pub fn sync_plan(&self, org: &Organization, only: Option<&str>) -> Vec<SyncChange> {
+        let none = BTreeSet::new();
+        let only = only.and_then(|n| self.get(n)).map(|v| v.id);
+        // What each keeps: held and still named (or, syncing one alone,
+        // all the others hold).
+        let mut holders: BTreeMap<AccountId, Vec<Uuid>> = BTreeMap::new();
+        for v in &self.integrations {
+            let kept: BTreeSet<AccountId> = if only.is_some_and(|id| id != v.id) {
+                v.accounts.clone()
+            } else {
+                membership::resolve(
+                    org,
+                    &v.effective_rules(),
+                    &v.accounts,
+                    &BTreeMap::new(),
+                    &none,
+                )
+                .map(|w| w.accounts.intersection(&v.accounts).cloned().collect())
+                .unwrap_or_else(|_| v.accounts.clone())
+            };
+            for a in kept {
+                holders.entry(a).or_default().push(v.id);
+            }
+        }
+        let names: BTreeMap<Uuid, String> = self
+            .integrations
+            .iter()
+            .map(|v| (v.id, v.name.to_string()))
+            .collect();
+        let mut out = Vec::new();
+        for v in &self.integrations {
+            if only.is_some_and(|id| id != v.id) {
+                continue;
+            }
+            let taken: BTreeMap<AccountId, String> = holders
+                .iter()
+                .filter_map(|(a, ids)| {
+                    let other = ids.iter().find(|id| **id != v.id)?;
+                    Some((a.clone(), names.get(other).cloned().unwrap_or_default()))
+                })
+                .collect();
+            match membership::resolve(org, &v.effective_rules(), &v.accounts, &taken, &none) {
+                Ok(r) => {
+                    for a in r.accounts.difference(&v.accounts) {
+                        holders.entry(a.clone()).or_default().push(v.id);
+                    }
+                    let problem = if r.accounts.is_empty() {
+                        Some(format!(
+                            "its rules ({}) now name no account; it is left as it is",
+                            v.effective_rules().describe().join(", ")
+                        ))
+                    } else if r.accounts.len() > MAX_ACCOUNTS {
+                        Some(IntegrationError::TooManyAccounts(r.accounts.len()).to_string())
+                    } else {
+                        None
+                    };
+                    out.push(SyncChange {
+                        name: v.name.to_string(),
+                        diff: AccountDiff {
+                            added: r.accounts.difference(&v.accounts).cloned().collect(),
+                            removed: v.accounts.difference(&r.accounts).cloned().collect(),
+                            left_out: r.left_out,
+                        },
+                        accounts: r.accounts,
+                        problem,
+                    });
+                }
+                Err(e) => out.push(SyncChange {
+                    name: v.name.to_string(),
+                    accounts: v.accounts.clone(),
+                    diff: AccountDiff::default(),
+                    problem: Some(e.to_string()),
+                }),
+            }
+        }
+        out
     }
 
     /// Removes an integration and returns it.
@@ -359,47 +748,31 @@ impl IntegrationSet {
         }
         Ok(())
     }
-
-    fn check_not_shared(
-        &self,
-        accounts: &BTreeSet<AccountId>,
-        except: Option<Uuid>,
-    ) -> Result<(), IntegrationError> {
-        let mut shared = Vec::new();
-        for v in &self.integrations {
-            if Some(v.id) == except {
-                continue;
-            }
-            for a in accounts.intersection(&v.accounts) {
-                shared.push(format!("{a} (in {})", v.name));
-            }
-        }
-        if shared.is_empty() {
-            Ok(())
-        } else {
-            Err(IntegrationError::AccountsShared(shared))
-        }
-    }
 }
 
-fn check_accounts(
-    org: &Organization,
+/// A resolved member set is usable: not empty, not more than an aggregate
+/// billing view holds.
+fn check_members(
     accounts: &BTreeSet<AccountId>,
+    rules: &MembershipRules,
+    left_out: &[LeftOut],
 ) -> Result<(), IntegrationError> {
     if accounts.is_empty() {
-        return Err(IntegrationError::NoAccounts);
+        return Err(if !left_out.is_empty() {
+            IntegrationError::AllLeftOut(
+                left_out
+                    .iter()
+                    .map(|l| format!("{} ({})", l.account, l.reason))
+                    .collect(),
+            )
+        } else if rules.follows_organization() {
+            IntegrationError::RulesMatchNothing(rules.describe())
+        } else {
+            IntegrationError::NoAccounts
+        });
     }
     if accounts.len() > MAX_ACCOUNTS {
         return Err(IntegrationError::TooManyAccounts(accounts.len()));
-    }
-    let index = org.account_index();
-    let unknown: Vec<String> = accounts
-        .iter()
-        .filter(|a| !index.contains_key(a))
-        .map(ToString::to_string)
-        .collect();
-    if !unknown.is_empty() {
-        return Err(IntegrationError::UnknownAccounts(unknown));
     }
     Ok(())
 }
@@ -439,9 +812,42 @@ pub enum IntegrationError {
     /// The account set would be empty.
     #[error("an integration needs at least one account")]
     NoAccounts,
-    /// More than a billing view can filter.
-    #[error("{0} accounts given, but an AWS billing view filters at most {MAX_ACCOUNTS} linked accounts; split this customer into several integrations of at most {MAX_ACCOUNTS} accounts each")]
+    /// More than an aggregate billing view can hold.
+    #[error("{0} accounts, but one integration holds at most {MAX_ACCOUNTS} (an aggregate billing view over {MAX_SOURCE_VIEWS} views of {MAX_VIEW_ACCOUNTS} accounts each); split this customer into several integrations, e.g. one per OU")]
     TooManyAccounts(usize),
+    /// Rules that name no account.
+    #[error("the rules ({}) name no active account; check the OU path and the tag's key and value (both are case-sensitive)", .0.join(", "))]
+    RulesMatchNothing(Vec<String>),
+    /// Every account the rules name is left out.
+    #[error("every account the rules name is left out: {}; allow shared accounts, or change the rules", .0.join(", "))]
+    AllLeftOut(Vec<String>),
+    /// An OU that is not in the organization.
+    #[error("no OU '{given}' in this organization{}", near_list(.near))]
+    UnknownUnit {
+        /// As given.
+        given: String,
+        /// Paths of OUs that look alike.
+        near: Vec<String>,
+    },
+    /// A tag rule that is not `KEY=VALUE`.
+    #[error("'{given}' is not a tag rule: {reason}")]
+    MalformedTag {
+        /// As given.
+        given: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A rule given twice.
+    #[error("{0} is already one of the rules")]
+    AlreadyARule(String),
+    /// Removing a rule the integration does not have.
+    #[error("{rule} is not one of the rules of '{integration}'")]
+    NotARule {
+        /// The rule.
+        rule: String,
+        /// The integration.
+        integration: String,
+    },
     /// The same account twice in one request.
     #[error("account {0} is listed twice; give each account once")]
     DuplicateAccount(AccountId),
@@ -468,8 +874,16 @@ pub enum IntegrationError {
         integration: String,
     },
     /// An update with nothing in it.
-    #[error("nothing to change: add or remove accounts, or rename it")]
+    #[error("nothing to change: add or remove accounts or rules, or rename it")]
     NothingToChange,
+}
+
+fn near_list(near: &[String]) -> String {
+    if near.is_empty() {
+        "; give an OU id (ou-...) or a path of OU names below the root, e.g. Customers/Acme".into()
+    } else {
+        format!("; did you mean {}?", near.join(", "))
+    }
 }
 
 fn known_list(known: &[String]) -> String {

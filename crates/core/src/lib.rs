@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod guard;
 pub mod integration;
+pub mod membership;
 pub mod ports;
 pub mod query;
 pub mod verification;

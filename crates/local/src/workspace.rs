@@ -112,7 +112,14 @@ pub fn load_integrations(dir: &Path) -> Result<IntegrationSet, LocalError> {
             integrations: vec![],
         });
     }
-    read_json(&path)
+    let mut set: IntegrationSet = read_json(&path)?;
+    // Files from before rules existed hold hand-kept lists.
+    set.integrations = set
+        .integrations
+        .into_iter()
+        .map(|vi| vi.with_effective_rules())
+        .collect();
+    Ok(set)
 }
 
 /// Saves the integrations atomically.

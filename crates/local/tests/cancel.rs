@@ -56,6 +56,7 @@ async fn a_cancelled_query_stops_its_engine_work() {
         name: "All".into(),
         accounts,
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();

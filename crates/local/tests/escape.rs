@@ -87,6 +87,7 @@ impl Fixture {
                 name: name.to_string(),
                 accounts: accounts.clone(),
                 allow_shared: false,
+                ..Default::default()
             })
             .await
             .expect("create integration");

@@ -65,6 +65,7 @@ impl Fixture {
             name: ACME.to_string(),
             accounts: acme_ids.clone(),
             allow_shared: false,
+            ..Default::default()
         })
         .await
         .expect("create integration");

@@ -162,6 +162,7 @@ async fn integration_costs_equal_an_independent_sum_of_its_accounts_only() {
         name: "Acme Retail".into(),
         accounts: acme.clone(),
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -227,6 +228,7 @@ async fn cost_queries_read_only_the_billing_periods_they_need() {
             name: "Acme".into(),
             accounts: acme,
             allow_shared: false,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -248,6 +250,7 @@ async fn rules_are_enforced_and_a_refused_change_leaves_the_saved_state_alone() 
         name: "Acme Retail".into(),
         accounts: acme.clone(),
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -262,6 +265,7 @@ async fn rules_are_enforced_and_a_refused_change_leaves_the_saved_state_alone() 
         name: name.into(),
         accounts,
         allow_shared: false,
+        ..Default::default()
     };
     let msg = refuse(
         ws.create_integration(new("bad/name", borealis.clone()))
@@ -313,14 +317,14 @@ async fn rules_are_enforced_and_a_refused_change_leaves_the_saved_state_alone() 
         msg.contains("allow shared accounts") && msg.contains("Acme"),
         "{msg}"
     );
-    let too_many: Vec<AccountId> = (0..201)
+    let too_many: Vec<AccountId> = (0..2001)
         .map(|i| format!("{:012}", 100_000_000_000u64 + i).parse().unwrap())
         .collect();
     let e = ws.create_integration(new("B", too_many)).await.unwrap_err();
     assert!(
         matches!(
             e,
-            LocalError::Integration(IntegrationError::TooManyAccounts(201))
+            LocalError::Integration(IntegrationError::TooManyAccounts(2001))
         ),
         "{e}"
     );
@@ -331,6 +335,7 @@ async fn rules_are_enforced_and_a_refused_change_leaves_the_saved_state_alone() 
         remove,
         rename: None,
         allow_shared: false,
+        ..Default::default()
     };
     let msg = refuse(
         ws.update_integration("Acme Retail", change(vec![], acme.clone()))
@@ -376,6 +381,7 @@ async fn integrations_survive_reopen_rename_and_an_interrupted_save() {
             name: "Acme".into(),
             accounts: acme[..2].to_vec(),
             allow_shared: false,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -387,6 +393,7 @@ async fn integrations_survive_reopen_rename_and_an_interrupted_save() {
                     remove: vec![acme[0].clone()],
                     rename: Some("Acme Retail".into()),
                     allow_shared: false,
+                    ..Default::default()
                 },
             )
             .await
@@ -541,6 +548,7 @@ async fn a_legacy_cur_export_opens_and_answers_cost_queries() {
         name: "Two".into(),
         accounts: vec!["222222222222".parse().unwrap()],
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -597,6 +605,7 @@ async fn the_daily_rollup_answers_exactly_as_the_raw_line_items_and_follows_cur_
         name: "Some".into(),
         accounts: some,
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -671,6 +680,7 @@ async fn a_stale_writer_is_refused_and_nothing_is_lost() {
         name: name.into(),
         accounts: accounts.to_vec(),
         allow_shared: false,
+        ..Default::default()
     };
     first.create_integration(new("Acme", &acme)).await.unwrap();
 
@@ -722,6 +732,7 @@ async fn verify_shows_what_the_parquet_files_say_and_catches_a_damaged_rollup() 
         name: "Acme Retail".into(),
         accounts: acme.clone(),
         allow_shared: false,
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -84,6 +84,134 @@ pub struct IntegrationRow {
     pub billing_view_arn: Option<String>,
     /// Last change (ISO).
     pub updated_at: String,
+    /// How its accounts are chosen.
+    pub rules: RulesForm,
+    /// The rules in words (`OU Customers/Acme and below`, `tag env=prod`).
+    pub rules_text: Vec<String>,
+}
+
+/// Membership rules as the desktop shows and edits them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RulesForm {
+    /// OUs by id or path, each with everything below it.
+    pub units: Vec<String>,
+    /// Account tags, `KEY=VALUE`.
+    pub tags: Vec<String>,
+    /// Accounts included by id.
+    pub accounts: Vec<String>,
+    /// Accounts never included.
+    pub exclude: Vec<String>,
+    /// Accounts already in another integration may be in this one too.
+    pub allow_shared: bool,
+}
+
+/// An account the rules name but leave out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct LeftOutRow {
+    /// The account.
+    pub account: String,
+    /// Its name, when the organization knows it.
+    pub name: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What rules resolve to now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RulesPreview {
+    /// The members.
+    pub accounts: Vec<String>,
+    /// Named but left out.
+    pub left_out: Vec<LeftOutRow>,
+    /// The rules in words.
+    pub rules_text: Vec<String>,
+}
+
+/// What a sync would change in one integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SyncRow {
+    /// The integration.
+    pub name: String,
+    /// Accounts it would gain.
+    pub added: Vec<String>,
+    /// Accounts it would drop.
+    pub removed: Vec<String>,
+    /// Named by its rules but left out.
+    pub left_out: Vec<LeftOutRow>,
+    /// Why it cannot be synced, if so.
+    pub problem: Option<String>,
+}
+
+/// Every integration against the organization read just now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SyncPlanView {
+    /// How many would change.
+    pub out_of_date: u32,
+    /// Those that would change or cannot be synced.
+    pub changes: Vec<SyncRow>,
+}
+
+/// How one integration's sync ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SyncOutcomeRow {
+    /// The integration.
+    pub name: String,
+    /// Brought up to date.
+    pub applied: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// What to import: a CSV's text, or one integration per child OU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ImportSource {
+    /// The CSV (columns as in the README).
+    pub csv: Option<String>,
+    /// The parent OU (id or path), e.g. `Customers`.
+    pub from_ou: Option<String>,
+}
+
+/// A row of an import, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ImportPlanRow {
+    /// CSV line, or the OU's position.
+    pub line: u32,
+    /// The integration's name.
+    pub name: String,
+    /// Its rules in words.
+    pub rules_text: Vec<String>,
+    /// Accounts it will hold.
+    pub accounts: u32,
+    /// Named but left out.
+    pub left_out: Vec<LeftOutRow>,
+    /// `create` or `unchanged`.
+    pub action: String,
+}
+
+/// How a row of an import ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ImportOutcomeRow {
+    /// CSV line, or the OU's position.
+    pub line: u32,
+    /// The integration's name.
+    pub name: String,
+    /// `created`, `unchanged` or `failed`.
+    pub outcome: String,
+    /// Its accounts.
+    pub accounts: u32,
+    /// Why it failed (nothing of it was left).
+    pub error: Option<String>,
+}
+
+/// An import under way (or the last one): the rows finished so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ImportProgress {
+    /// Still running.
+    pub running: bool,
+    /// Rows it makes.
+    pub total: u32,
+    /// Rows finished, in the order they finished.
+    pub outcomes: Vec<ImportOutcomeRow>,
 }
 
 /// Exactly what creating or changing an integration will make.

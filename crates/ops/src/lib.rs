@@ -13,6 +13,7 @@ pub mod demo;
 mod dirs;
 mod error;
 pub mod ipc;
+pub mod onboarding;
 mod session;
 pub mod workspace;
 

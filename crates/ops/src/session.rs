@@ -16,7 +16,8 @@ use costcarve_charts::{ChartKind, ChartOptions};
 use costcarve_core::account::{parse_account_list, AccountId, Organization};
 use costcarve_core::cost::{first_of_month, CostQuery, CostSeries, Dimension};
 use costcarve_core::error::ErrorCode;
-use costcarve_core::integration::NewIntegration;
+use costcarve_core::integration::{IntegrationChange, IntegrationError, NewIntegration};
+use costcarve_core::membership::{LeftOut, MembershipRules};
 use costcarve_core::ports::Clock;
 use costcarve_core::verification::Verification;
 
@@ -24,6 +25,7 @@ use crate::chart::{self, ChartSpec};
 use crate::connections::{self, Connections, NewConnection};
 use crate::demo::{self, FirstStart};
 use crate::ipc::*;
+use crate::onboarding::{parse_import_csv, ImportRow, RowAction, RowOutcome};
 use crate::workspace::{CostAnswer, IntegrationState, Workspace};
 use crate::{Dirs, OpsError};
 
@@ -47,7 +49,14 @@ pub struct Session {
     opening: tokio::sync::Mutex<()>,
     /// Queries running now, by a number of their own.
     running: Mutex<BTreeMap<u64, CancellationToken>>,
+    /// The import under way, or the last one.
+    import: Mutex<ImportProgress>,
     next_query: AtomicU64,
+}
+
+/// A lock whose holder panicked still guards whole values here.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -93,6 +102,59 @@ fn row(state: &IntegrationState) -> IntegrationRow {
         view_name: vi.view_name(),
         billing_view_arn: state.billing_view_arn().map(String::from),
         updated_at: iso(vi.updated_at),
+        rules: rules_form(&vi.effective_rules()),
+        rules_text: vi.effective_rules().describe(),
+    }
+}
+
+fn rules_form(rules: &MembershipRules) -> RulesForm {
+    RulesForm {
+        units: rules.units.clone(),
+        tags: rules.tags.iter().map(ToString::to_string).collect(),
+        accounts: rules.accounts.iter().map(ToString::to_string).collect(),
+        exclude: rules.exclude.iter().map(ToString::to_string).collect(),
+        allow_shared: rules.allow_shared,
+    }
+}
+
+/// The form's rules, checked for their own form (ids, tags).
+fn rules_of(form: &RulesForm) -> Result<MembershipRules> {
+    let new = new_integration("", form)?;
+    Ok(new.rules()?)
+}
+
+fn new_integration(name: &str, form: &RulesForm) -> Result<NewIntegration> {
+    Ok(NewIntegration {
+        name: name.to_string(),
+        accounts: ids(&form.accounts)?,
+        allow_shared: form.allow_shared,
+        units: form.units.clone(),
+        tags: form.tags.clone(),
+        exclude: ids(&form.exclude)?,
+    })
+}
+
+fn left_out_rows(org: &Organization, left_out: &[LeftOut]) -> Vec<LeftOutRow> {
+    left_out
+        .iter()
+        .map(|l| LeftOutRow {
+            account: l.account.to_string(),
+            name: org
+                .account(&l.account)
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            reason: l.reason.to_string(),
+        })
+        .collect()
+}
+
+fn outcome_row(o: &RowOutcome) -> ImportOutcomeRow {
+    ImportOutcomeRow {
+        line: u32::try_from(o.line).unwrap_or(u32::MAX),
+        name: o.name.clone(),
+        outcome: o.outcome.to_string(),
+        accounts: u32::try_from(o.accounts).unwrap_or(u32::MAX),
+        error: o.error.clone(),
     }
 }
 
@@ -188,6 +250,7 @@ impl Session {
             open: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             running: Mutex::new(BTreeMap::new()),
+            import: Mutex::new(ImportProgress::default()),
             next_query: AtomicU64::new(0),
         }
     }
@@ -370,6 +433,7 @@ impl Session {
             name: name.to_string(),
             accounts: ids(accounts)?,
             allow_shared,
+            ..Default::default()
         };
         Ok(row(&self.ensure_open().await?.create(new).await?))
     }
@@ -389,6 +453,177 @@ impl Session {
             .set_accounts(name, wanted, rename, allow_shared)
             .await?;
         Ok(row(&state))
+    }
+
+    /// What `rules` resolve to now for an integration named `name` (new,
+    /// or the existing one `existing` with its rules replaced); makes
+    /// nothing. Refused as creating or saving would refuse it.
+    pub async fn resolve_rules(
+        &self,
+        name: &str,
+        rules: &RulesForm,
+        existing: Option<&str>,
+    ) -> Result<RulesPreview> {
+        let ws = self.ensure_open().await?;
+        let org = ws.organization_now(false, &|_| {}).await?;
+        let (vi, left_out) = match existing {
+            None => ws.preview_create(new_integration(name, rules)?).await?,
+            Some(current) => {
+                let change = IntegrationChange {
+                    set_rules: Some(rules_of(rules)?),
+                    rename: Some(name.to_string()).filter(|n| !n.is_empty() && n != current),
+                    allow_shared: rules.allow_shared,
+                    ..Default::default()
+                };
+                let mut set = ws.integration_set().await?;
+                let (vi, diff) = match set.update(&org, current, change, self.clock.now()) {
+                    Err(IntegrationError::NothingToChange) => {
+                        let vi = set.require(current)?.clone();
+                        (vi, Default::default())
+                    }
+                    other => other?,
+                };
+                (vi, diff.left_out)
+            }
+        };
+        Ok(RulesPreview {
+            accounts: vi.accounts.iter().map(ToString::to_string).collect(),
+            left_out: left_out_rows(&org, &left_out),
+            rules_text: vi.effective_rules().describe(),
+        })
+    }
+
+    /// Creates an integration from rules.
+    pub async fn create_integration_rules(
+        &self,
+        name: &str,
+        rules: &RulesForm,
+    ) -> Result<IntegrationRow> {
+        let new = new_integration(name, rules)?;
+        let (state, _) = self.ensure_open().await?.create_reporting(new).await?;
+        Ok(row(&state))
+    }
+
+    /// Replaces an integration's rules (and renames it).
+    pub async fn update_integration_rules(
+        &self,
+        name: &str,
+        rules: &RulesForm,
+        rename: Option<String>,
+    ) -> Result<IntegrationRow> {
+        let change = IntegrationChange {
+            set_rules: Some(rules_of(rules)?),
+            rename: blank(rename).filter(|r| r != name),
+            allow_shared: rules.allow_shared,
+            ..Default::default()
+        };
+        let (state, _) = self.ensure_open().await?.update(name, change).await?;
+        Ok(row(&state))
+    }
+
+    /// Reads the organization again and says which integrations its rules
+    /// would change (nothing is changed).
+    pub async fn sync_plan(&self) -> Result<SyncPlanView> {
+        let ws = self.ensure_open().await?;
+        let plan = ws.sync_plan(None, &|_| {}).await?;
+        let org = ws.organization_now(false, &|_| {}).await?;
+        Ok(SyncPlanView {
+            out_of_date: u32::try_from(plan.iter().filter(|c| c.changes()).count())
+                .unwrap_or(u32::MAX),
+            changes: plan
+                .iter()
+                .filter(|c| c.changes() || c.problem.is_some())
+                .map(|c| SyncRow {
+                    name: c.name.clone(),
+                    added: c.diff.added.iter().map(ToString::to_string).collect(),
+                    removed: c.diff.removed.iter().map(ToString::to_string).collect(),
+                    left_out: left_out_rows(&org, &c.diff.left_out),
+                    problem: c.problem.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Brings every out-of-date integration up to date (a fresh plan, as
+    /// `vi sync`), each as an update.
+    pub async fn apply_sync(&self) -> Result<Vec<SyncOutcomeRow>> {
+        let ws = self.ensure_open().await?;
+        let plan = ws.sync_plan(None, &|_| {}).await?;
+        Ok(ws
+            .apply_sync(&plan, &|_| {})
+            .await
+            .into_iter()
+            .map(|o| SyncOutcomeRow {
+                name: o.name,
+                applied: o.applied,
+                error: o.error,
+            })
+            .collect())
+    }
+
+    async fn import_rows(&self, source: &ImportSource) -> Result<Vec<ImportRow>> {
+        if let Some(csv) = source.csv.as_deref() {
+            return parse_import_csv(csv);
+        }
+        match source
+            .from_ou
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(ou) => self.ensure_open().await?.import_rows_from_ou(ou).await,
+            None => Err(OpsError::invalid(
+                "choose a CSV file or the OU whose children are your customers",
+            )),
+        }
+    }
+
+    /// Checks every row of an import; makes nothing.
+    pub async fn import_preview(&self, source: &ImportSource) -> Result<Vec<ImportPlanRow>> {
+        let rows = self.import_rows(source).await?;
+        let ws = self.ensure_open().await?;
+        let plan = ws.import_plan(&rows).await?;
+        let org = ws.organization_now(false, &|_| {}).await?;
+        Ok(plan
+            .iter()
+            .map(|p| ImportPlanRow {
+                line: u32::try_from(p.line).unwrap_or(u32::MAX),
+                name: p.name.clone(),
+                rules_text: p.rules.clone(),
+                accounts: u32::try_from(p.accounts).unwrap_or(u32::MAX),
+                left_out: left_out_rows(&org, &p.left_out),
+                action: match p.action {
+                    RowAction::Create => "create",
+                    RowAction::Unchanged => "unchanged",
+                }
+                .into(),
+            })
+            .collect())
+    }
+
+    /// Runs an import (checked again first; one bad row and nothing is
+    /// made); [`Self::import_progress`] tells how far it is meanwhile.
+    pub async fn run_import(&self, source: &ImportSource) -> Result<Vec<ImportOutcomeRow>> {
+        let rows = self.import_rows(source).await?;
+        let ws = self.ensure_open().await?;
+        let plan = ws.import_plan(&rows).await?;
+        *lock(&self.import) = ImportProgress {
+            running: true,
+            total: u32::try_from(plan.len()).unwrap_or(u32::MAX),
+            outcomes: vec![],
+        };
+        let outcomes = ws
+            .import(&rows, &plan, &|o| {
+                lock(&self.import).outcomes.push(outcome_row(o))
+            })
+            .await;
+        lock(&self.import).running = false;
+        Ok(outcomes?.iter().map(outcome_row).collect())
+    }
+
+    /// The import under way (or the last one).
+    pub fn import_progress(&self) -> ImportProgress {
+        lock(&self.import).clone()
     }
 
     /// Deletes an integration (and, in AWS, its views and secret).

@@ -216,6 +216,14 @@ impl Workspace {
         })
     }
 
+    /// The payer, for operations only it has a way to do at scale.
+    pub(crate) fn payer_workspace(&self) -> Option<&AwsWorkspace> {
+        match &self.kind {
+            Kind::Local { .. } => None,
+            Kind::Aws(ws) => Some(ws),
+        }
+    }
+
     /// `demo`, `local` or `aws`.
     pub fn kind(&self) -> &'static str {
         match &self.kind {
@@ -370,6 +378,7 @@ impl Workspace {
             name: name.to_string(),
             accounts,
             allow_shared: true,
+            ..Default::default()
         }
         .draft(now)?;
         let (view_sql, billing_filter) = match &self.kind {
@@ -429,6 +438,7 @@ impl Workspace {
             remove: current.difference(&accounts).cloned().collect(),
             rename: rename.filter(|r| !r.trim().is_empty() && r != name),
             allow_shared,
+            ..Default::default()
         };
         self.update(name, change).await
     }

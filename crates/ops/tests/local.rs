@@ -413,3 +413,109 @@ async fn a_query_stops_at_the_time_limit_the_desktop_sets() {
         .unwrap();
     assert_eq!(rows.rows.len(), 1);
 }
+
+#[tokio::test]
+async fn the_desktop_imports_one_integration_per_customer_ou_edits_rules_and_syncs() {
+    use costcarve_ops::{ImportSource, RulesForm};
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    s.workspace().await.unwrap();
+    let org = s.organization(false).await.unwrap();
+    let under = |path: &str| -> Vec<String> {
+        let mut ids: Vec<String> = org
+            .accounts
+            .iter()
+            .filter(|a| a.unit_path == path || a.unit_path.starts_with(&format!("{path}/")))
+            .map(|a| a.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let customers: std::collections::BTreeSet<String> = org
+        .units
+        .iter()
+        .filter_map(|u| u.path.strip_prefix("Customers/"))
+        .filter(|rest| !rest.contains('/'))
+        .map(String::from)
+        .collect();
+
+    // Preview: one row per customer OU, nothing made; then made, with the
+    // progress the screen polls.
+    let source = ImportSource {
+        csv: None,
+        from_ou: Some("Customers".into()),
+    };
+    let preview = s.import_preview(&source).await.unwrap();
+    assert_eq!(preview.len(), customers.len());
+    assert!(preview.iter().all(|r| r.action == "create"));
+    assert!(s.integrations().await.unwrap().is_empty());
+    let outcomes = s.run_import(&source).await.unwrap();
+    assert!(
+        outcomes.iter().all(|o| o.outcome == "created"),
+        "{outcomes:?}"
+    );
+    let progress = s.import_progress();
+    assert!(!progress.running);
+    assert_eq!(progress.outcomes.len(), customers.len());
+    let list = s.integrations().await.unwrap();
+    for c in &customers {
+        let row = list.iter().find(|r| r.name == *c).unwrap();
+        assert_eq!(row.accounts, under(&format!("Customers/{c}")), "{c}");
+        assert_eq!(row.rules.units, [format!("Customers/{c}")]);
+        assert_eq!(row.rules_text, [format!("OU Customers/{c} and below")]);
+    }
+    // Again: every row unchanged.
+    let again = s.import_preview(&source).await.unwrap();
+    assert!(again.iter().all(|r| r.action == "unchanged"));
+
+    // Edit the rules of one: only its prod OU, one account excluded; the
+    // preview says what the save then makes.
+    let name = customers.iter().next().unwrap().clone();
+    let prod = under(&format!("Customers/{name}/prod"));
+    let rules = RulesForm {
+        units: vec![format!("Customers/{name}/prod")],
+        exclude: vec![prod[0].clone()],
+        ..Default::default()
+    };
+    let preview = s.resolve_rules(&name, &rules, Some(&name)).await.unwrap();
+    assert_eq!(preview.accounts, prod[1..].to_vec());
+    let saved = s
+        .update_integration_rules(&name, &rules, None)
+        .await
+        .unwrap();
+    assert_eq!(saved.accounts, prod[1..].to_vec());
+    assert_eq!(saved.rules.exclude, [prod[0].clone()]);
+
+    // A new integration by tag leaves out what the others hold, and says so.
+    let tagged = RulesForm {
+        tags: vec!["env=prod".into()],
+        ..Default::default()
+    };
+    let preview = s.resolve_rules("All prod", &tagged, None).await.unwrap();
+    assert!(
+        preview.accounts.contains(&prod[0]),
+        "the excluded one is free"
+    );
+    assert!(preview
+        .left_out
+        .iter()
+        .all(|l| l.reason.contains("already in")));
+    assert!(!preview.left_out.is_empty());
+    let err = s
+        .resolve_rules(
+            "Typo",
+            &RulesForm {
+                units: vec!["Customers/Nobody".into()],
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "invalid_input");
+
+    // Nothing moved: nothing out of date.
+    let plan = s.sync_plan().await.unwrap();
+    assert_eq!(plan.out_of_date, 0, "{plan:?}");
+    assert!(s.apply_sync().await.unwrap().is_empty());
+}

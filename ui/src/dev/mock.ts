@@ -113,6 +113,8 @@ function row(name: string, accounts: string[], prev?: IntegrationRow): Integrati
     view_name: `vi_${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`,
     billing_view_arn: AWS ? `arn:aws:billing::235004010531:billingview/custom-${name}` : null,
     updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    rules: { units: [], tags: [], accounts: [...accounts].sort(), exclude: [], allow_shared: false },
+    rules_text: [`${accounts.length} account${accounts.length === 1 ? "" : "s"} by id`],
   };
 }
 

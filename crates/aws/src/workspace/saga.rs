@@ -6,11 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationError, NewIntegration, VirtualIntegration,
 };
+use costcarve_core::membership::LeftOut;
 
 use super::status::strs;
 use super::{AwsWorkspace, ManagedIntegration, Status, WorkspaceError, JOURNAL};
@@ -35,6 +37,16 @@ enum Intent {
         integration: VirtualIntegration,
         billing_view_arn: Option<String>,
     },
+    /// An import: the integrations not yet made (or half-made).
+    CreateMany {
+        integrations: Vec<VirtualIntegration>,
+    },
+}
+
+/// A create that failed, and whether what it made is gone again.
+struct Unmade {
+    error: WorkspaceError,
+    clean: bool,
 }
 
 impl AwsWorkspace {
@@ -49,43 +61,147 @@ impl AwsWorkspace {
     /// Creates an integration: both views at once, validated, then its
     /// secret in the keyring; on any failure what was made is removed.
     pub async fn create(&self, new: NewIntegration) -> Result<ManagedIntegration, WorkspaceError> {
+        Ok(self.create_reporting(new).await?.0)
+    }
+
+    /// [`Self::create`], saying which accounts the rules name but leave out.
+    pub async fn create_reporting(
+        &self,
+        new: NewIntegration,
+    ) -> Result<(ManagedIntegration, Vec<LeftOut>), WorkspaceError> {
         // The rules that need nothing from AWS are checked before any call.
-        new.draft(self.clock.now())?;
+        new.check_alone()?;
         let _turn = self.saga.lock().await;
         self.sync().await?;
         let org = self.organization(false, &|_| {}).await?.organization;
         let mut set = self.integration_set();
-        let vi = set.create(&org, new, self.clock.now())?;
+        let (vi, left_out) = set.create_reporting(&org, new, self.clock.now())?;
         self.require_prerequisites().await?;
         self.journal(&Intent::Create {
             integration: vi.clone(),
         })?;
-        let made = match self.provisioner.create(&vi).await {
-            Ok(made) => made,
-            Err(e) => {
-                if matches!(e, ProvisionError::RolledBack { .. }) {
+        match self.provision(&vi).await {
+            Ok(managed) => {
+                self.journal_done()?;
+                Ok((managed, left_out))
+            }
+            Err(Unmade { error, clean }) => {
+                if clean {
                     self.journal_done()?;
                 }
-                return Err(e.into());
+                Err(error)
+            }
+        }
+    }
+
+    /// Creates many integrations, `concurrency` at a time: all are checked
+    /// against the rules (and each other) before anything is made; each is
+    /// then made as [`Self::create`] makes one, and `done` hears of each
+    /// outcome as it comes (by its index in `news`). One that fails leaves
+    /// nothing behind and does not stop the others. A crash meanwhile is
+    /// undone on the next open for those not finished.
+    pub async fn create_many(
+        &self,
+        news: Vec<NewIntegration>,
+        concurrency: usize,
+        done: &(dyn Fn(usize, &Result<ManagedIntegration, WorkspaceError>) + Send + Sync),
+    ) -> Result<Vec<Result<ManagedIntegration, WorkspaceError>>, WorkspaceError> {
+        for new in &news {
+            new.check_alone()?;
+        }
+        let _turn = self.saga.lock().await;
+        self.sync().await?;
+        let org = self.organization(false, &|_| {}).await?.organization;
+        let mut set = self.integration_set();
+        let now = self.clock.now();
+        let made: Vec<VirtualIntegration> = news
+            .into_iter()
+            .map(|n| set.create(&org, n, now))
+            .collect::<Result<_, _>>()?;
+        self.require_prerequisites().await?;
+        self.journal(&Intent::CreateMany {
+            integrations: made.clone(),
+        })?;
+        // Those not finished yet (or half-made): what recovery would undo.
+        let open = std::sync::Mutex::new(made.clone());
+        let one = |(i, vi): (usize, VirtualIntegration)| {
+            let open = &open;
+            async move {
+                let outcome = self.provision(&vi).await;
+                let finished = match &outcome {
+                    Ok(_) => true,
+                    Err(unmade) => unmade.clean,
+                };
+                let mut outcome = outcome.map_err(|u| u.error);
+                if finished {
+                    let mut left = super::lock(open);
+                    let rest: Vec<VirtualIntegration> =
+                        left.iter().filter(|x| x.id != vi.id).cloned().collect();
+                    // Should this fail, the journal still names it and the
+                    // next open removes it: said here, not hidden.
+                    match self.journal(&Intent::CreateMany {
+                        integrations: rest.clone(),
+                    }) {
+                        Ok(()) => *left = rest,
+                        Err(e) => outcome = Err(e),
+                    }
+                }
+                done(i, &outcome);
+                (i, outcome)
+            }
+        };
+        let mut outcomes: Vec<(usize, Result<ManagedIntegration, WorkspaceError>)> =
+            futures::stream::iter(made.into_iter().enumerate())
+                .map(one)
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        if super::lock(&open).is_empty() {
+            self.journal_done()?;
+        }
+        outcomes.sort_by_key(|(i, _)| *i);
+        Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+    }
+
+    /// Makes one checked integration in AWS (both views, then its secret)
+    /// and remembers it; on failure removes what it made.
+    async fn provision(&self, vi: &VirtualIntegration) -> Result<ManagedIntegration, Unmade> {
+        let made = match self.provisioner.create(vi).await {
+            Ok(made) => made,
+            Err(e) => {
+                return Err(Unmade {
+                    clean: matches!(e, ProvisionError::RolledBack { .. }),
+                    error: e.into(),
+                })
             }
         };
         let key = SecretKey::integration(self.payer.as_str(), &vi.id.to_string());
         if let Err(e) = self.secrets.set(&key, &Secret::random()) {
-            self.provisioner
-                .delete(&vi, Some(&made.billing_view_arn))
-                .await
-                .map_err(|cleanup| ProvisionError::NeedsRepair {
-                    step: "storing the integration secret",
-                    source: AwsError::Service(e.to_string()),
-                    cleanup: cleanup.to_string(),
-                })?;
-            self.journal_done()?;
-            return Err(e.into());
+            return Err(
+                match self
+                    .provisioner
+                    .delete(vi, Some(&made.billing_view_arn))
+                    .await
+                {
+                    Ok(()) => Unmade {
+                        error: e.into(),
+                        clean: true,
+                    },
+                    Err(cleanup) => Unmade {
+                        error: ProvisionError::NeedsRepair {
+                            step: "storing the integration secret",
+                            source: AwsError::Service(e.to_string()),
+                            cleanup: cleanup.to_string(),
+                        }
+                        .into(),
+                        clean: false,
+                    },
+                },
+            );
         }
-        self.journal_done()?;
         let managed = ManagedIntegration {
             athena_accounts: Some(vi.accounts.clone()),
-            integration: vi,
+            integration: vi.clone(),
             billing_view_arn: made.billing_view_arn,
             status: Status::Healthy,
         };
@@ -93,7 +209,8 @@ impl AwsWorkspace {
             k.integrations.push(managed.clone());
             k.integrations
                 .sort_by(|a, b| a.integration.name.cmp(&b.integration.name));
-        })?;
+        })
+        .map_err(|error| Unmade { error, clean: true })?;
         Ok(managed)
     }
 
@@ -109,7 +226,7 @@ impl AwsWorkspace {
         let seen = self.integration(name).await?;
         let current = self
             .billing
-            .get(&seen.billing_view_arn)
+            .integration_view(&seen.billing_view_arn, &self.expected()?.primary)
             .await?
             .ok_or_else(|| IntegrationError::NotFound {
                 name: name.into(),
@@ -148,9 +265,9 @@ impl AwsWorkspace {
         })?;
         let outcome = self.apply(&before, &after, &arn).await;
         let result = match outcome {
-            Ok(()) => Ok(()),
+            Ok(new_arn) => Ok(new_arn),
             Err(cause) => match self.apply(&after, &before, &arn).await {
-                Ok(()) => Err(WorkspaceError::Restored {
+                Ok(_) => Err(WorkspaceError::Restored {
                     name: after.name.to_string(),
                     cause: cause.to_string(),
                 }),
@@ -163,14 +280,17 @@ impl AwsWorkspace {
         };
         self.journal_done()?;
         self.forget_costs(&arn)?;
-        if let Err(e) = result {
-            self.sync().await?;
-            return Err(e);
-        }
+        let new_arn = match result {
+            Ok(new_arn) => new_arn,
+            Err(e) => {
+                self.sync().await?;
+                return Err(e);
+            }
+        };
         let managed = ManagedIntegration {
             athena_accounts: Some(after.accounts.clone()),
             integration: after,
-            billing_view_arn: arn,
+            billing_view_arn: new_arn,
             status: Status::Healthy,
         };
         self.remember(|k| {
@@ -185,17 +305,35 @@ impl AwsWorkspace {
 
     /// Writes `to` into both views (concurrently), waits for the billing
     /// view, drops the old Athena view after a rename, and validates both
-    /// by reading them back.
+    /// by reading them back. Returns the billing view's ARN afterwards: the
+    /// same, unless `to` crosses between one view and an aggregate (more
+    /// than 200 accounts), when the new layout is made and checked first
+    /// and the old one deleted only once everything else succeeded.
     async fn apply(
         &self,
         from: &VirtualIntegration,
         to: &VirtualIntegration,
         arn: &str,
-    ) -> Result<(), AwsError> {
-        let want = strs(&to.accounts);
+    ) -> Result<String, AwsError> {
+        let current = self
+            .billing
+            .get(arn)
+            .await?
+            .ok_or_else(|| AwsError::NotFound {
+                what: format!("billing view {arn}"),
+            })?;
+        let reshape = (current.filter_extras == ["no filter"]) != billing::is_aggregate(to);
         let billing_branch = async {
-            self.billing.update(arn, to).await?;
-            self.provisioner.wait_healthy(arn).await
+            if reshape {
+                let new_arn = self.provisioner.create_billing(to).await?;
+                let view = self.provisioner.wait_healthy(&new_arn).await;
+                return Ok::<_, AwsError>((new_arn, view));
+            }
+            self.provisioner.update_billing(arn, to).await?;
+            if from.effective_rules() != to.effective_rules() {
+                self.billing.put_rules(arn, to).await?;
+            }
+            Ok((arn.to_string(), self.provisioner.wait_healthy(arn).await))
         };
         let athena_branch = async {
             let run = self.athena.put_view(to).await?;
@@ -204,7 +342,32 @@ impl AwsWorkspace {
             }
             Ok::<_, AwsError>(run)
         };
-        let (view, run) = tokio::join!(billing_branch, athena_branch);
+        let (made, run) = tokio::join!(billing_branch, athena_branch);
+        let (new_arn, view) = made?;
+        let checked = self.check_applied(to, view, run).await;
+        if reshape {
+            // The old layout goes only when the new one is all there; else
+            // the new one goes and the old one stands as it was.
+            let cleanup = match &checked {
+                Ok(()) => self.provisioner.delete_billing(arn).await,
+                Err(_) => self.provisioner.delete_billing(&new_arn).await,
+            };
+            checked?;
+            cleanup?;
+        } else {
+            checked?;
+        }
+        Ok(new_arn)
+    }
+
+    /// Whether both views, read back, are exactly `to`.
+    async fn check_applied(
+        &self,
+        to: &VirtualIntegration,
+        view: Result<billing::BillingView, AwsError>,
+        run: Result<crate::athena::Execution, AwsError>,
+    ) -> Result<(), AwsError> {
+        let want = strs(&to.accounts);
         let (view, run) = (view?, run?);
         if view.accounts != want {
             return Err(AwsError::Conflict(format!(
@@ -251,7 +414,7 @@ impl AwsWorkspace {
         }
         let view = self
             .billing
-            .get(&m.billing_view_arn)
+            .integration_view(&m.billing_view_arn, &self.expected()?.primary)
             .await?
             .ok_or_else(|| IntegrationError::NotFound {
                 name: name.into(),
@@ -344,6 +507,62 @@ impl AwsWorkspace {
         Ok(())
     }
 
+    /// Finishes an update a crash interrupted. A change of layout (one view
+    /// ↔ an aggregate) may have left a second billing side for the
+    /// integration: everything but the one at `arn` goes before the update
+    /// is made again (when `arn` itself is gone, the newer one is kept).
+    async fn finish_update(
+        &self,
+        before: &VirtualIntegration,
+        after: &VirtualIntegration,
+        arn: &str,
+    ) -> Result<String, AwsError> {
+        let id = after.id.to_string();
+        let mains: Vec<String> = self
+            .billing
+            .list_managed()
+            .await?
+            .into_iter()
+            .filter(|v| {
+                v.tags.get(TAG_INTEGRATION_ID) == Some(&id)
+                    && !v.tags.contains_key(billing::TAG_ROLE)
+            })
+            .map(|v| v.arn)
+            .collect();
+        let keep = if mains.iter().any(|m| m == arn) {
+            arn.to_string()
+        } else {
+            mains.last().cloned().unwrap_or_else(|| arn.to_string())
+        };
+        for other in mains.iter().filter(|m| **m != keep) {
+            self.provisioner.delete_billing(other).await?;
+        }
+        self.apply(before, after, &keep).await
+    }
+
+    /// Removes whatever a create interrupted had made. The billing view may
+    /// exist without its ARN having reached us: it is found by the
+    /// integration id it is tagged with.
+    async fn undo_create(&self, integration: &VirtualIntegration) -> Result<(), WorkspaceError> {
+        let arns: Vec<String> = self
+            .billing
+            .list_managed()
+            .await?
+            .into_iter()
+            .filter(|v| v.tags.get(TAG_INTEGRATION_ID) == Some(&integration.id.to_string()))
+            .map(|v| v.arn)
+            .collect();
+        self.remove_everything(integration, None).await?;
+        for arn in &arns {
+            self.billing.delete(arn).await?;
+        }
+        self.remember(|k| {
+            k.integrations
+                .retain(|m| m.integration.id != integration.id)
+        })?;
+        Ok(())
+    }
+
     /// Finishes (update, delete) or undoes (create) an operation a crash
     /// interrupted, as its journal entry says; what it did, in a line.
     pub(super) async fn recover(&self) -> Result<Option<String>, WorkspaceError> {
@@ -353,31 +572,30 @@ impl AwsWorkspace {
         };
         let message = match &intent {
             Intent::Create { integration } => {
-                // The billing view may exist without its ARN having reached
-                // us: find it by the integration id it is tagged with.
-                let arns: Vec<String> = self
-                    .billing
-                    .list_managed()
-                    .await?
-                    .into_iter()
-                    .filter(|v| v.tags.get(TAG_INTEGRATION_ID) == Some(&integration.id.to_string()))
-                    .map(|v| v.arn)
-                    .collect();
-                self.remove_everything(integration, None).await?;
-                for arn in &arns {
-                    self.billing.delete(arn).await?;
-                }
+                self.undo_create(integration).await?;
                 format!(
                     "creating '{}' was interrupted; what it had made was removed: create it again",
                     integration.name
+                )
+            }
+            Intent::CreateMany { integrations } => {
+                for integration in integrations {
+                    self.undo_create(integration).await?;
+                }
+                let names: Vec<String> =
+                    integrations.iter().map(|v| format!("'{}'", v.name)).collect();
+                format!(
+                    "an import was interrupted; what it had begun of {} was removed: import again to make {}",
+                    names.join(", "),
+                    if names.len() == 1 { "it" } else { "them" }
                 )
             }
             Intent::Update {
                 before,
                 after,
                 billing_view_arn,
-            } => match self.apply(before, after, billing_view_arn).await {
-                Ok(()) => format!(
+            } => match self.finish_update(before, after, billing_view_arn).await {
+                Ok(_) => format!(
                     "updating '{}' was interrupted and has now been finished ({} accounts)",
                     after.name,
                     after.accounts.len()

@@ -7,6 +7,7 @@ use costcarve_core::account::AccountId;
 use costcarve_core::integration::{
     IntegrationError, IntegrationName, IntegrationSet, VirtualIntegration,
 };
+use costcarve_core::membership::MembershipRules;
 
 use super::{lock, AwsWorkspace, ManagedIntegration, OrgSnapshot, Status, WorkspaceError, ORG};
 use crate::billing::{self, account_digest, BillingView, BillingViews, Health, TAG_INTEGRATION_ID};
@@ -102,8 +103,25 @@ impl AwsWorkspace {
         let (views, mut athena) = (views?, athena?);
         let expected = self.expected()?;
         let earlier = self.integrations();
+        // Source views of aggregate views are read with the rest; each is
+        // folded into the view it belongs to.
+        let by_arn: std::collections::HashMap<String, BillingView> = views
+            .iter()
+            .filter(|v| v.tags.contains_key(billing::TAG_ROLE))
+            .map(|v| (v.arn.clone(), v.clone()))
+            .collect();
+        let primary = BillingViews::primary_arn(&self.payer);
         let mut out = Vec::new();
         for view in views {
+            if view.tags.contains_key(billing::TAG_ROLE) {
+                continue;
+            }
+            let parts: Vec<Option<BillingView>> = view
+                .source_views
+                .iter()
+                .map(|s| by_arn.get(s).cloned())
+                .collect();
+            let view = billing::fold(view, &parts, &primary);
             let Some(id) = view
                 .tags
                 .get(TAG_INTEGRATION_ID)
@@ -121,9 +139,12 @@ impl AwsWorkspace {
             let recorded = billing::recorded(&view.description);
             let earlier = earlier.iter().find(|m| m.integration.id == id);
             let now = self.clock.now();
+            let accounts = accounts_of(&view)?;
             let integration = VirtualIntegration {
                 id,
-                accounts: accounts_of(&view)?,
+                rules: billing::rules_from_tags(&view.tags)
+                    .unwrap_or_else(|| MembershipRules::explicit(accounts.clone())),
+                accounts,
                 created_at: earlier.map(|m| m.integration.created_at).unwrap_or(now),
                 updated_at: earlier
                     .filter(|m| {
@@ -251,8 +272,9 @@ impl AwsWorkspace {
     /// Where one integration's two views stand now, read again from AWS.
     pub(super) async fn views_now(&self, m: &ManagedIntegration) -> Result<Status, WorkspaceError> {
         let view_name = m.integration.view_name();
+        let primary = BillingViews::primary_arn(&self.payer);
         let (view, athena) = tokio::join!(
-            self.billing.get_with_sources(&m.billing_view_arn),
+            self.billing.integration_view(&m.billing_view_arn, &primary),
             self.catalog
                 .view_definition(&self.connection.views_database, &view_name)
         );

@@ -20,7 +20,7 @@ use costcarve_core::verification::{
 
 use super::status::{strs, Expected};
 use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
-use crate::billing::{self, account_digest, BillingView, Health};
+use crate::billing::{self, account_digest, BillingView, BillingViews, Health};
 use crate::catalog::StoredView;
 
 /// Cost Explorer requests a verification makes when no answer is paged:
@@ -36,8 +36,9 @@ impl AwsWorkspace {
         let m = self.integration(name).await?;
         let view_name = m.integration.view_name();
         let database = self.connection.views_database.clone();
+        let primary = BillingViews::primary_arn(&self.payer);
         let (view, athena) = tokio::join!(
-            self.billing.get_with_sources(&m.billing_view_arn),
+            self.billing.integration_view(&m.billing_view_arn, &primary),
             self.catalog.view_definition(&database, &view_name)
         );
         let (view, athena) = (view?, athena?);

@@ -104,6 +104,38 @@ impl Emulators {
 }
 
 impl Emulators {
+    /// Runs Python `code` with boto3 pointed at the emulators (the stock
+    /// clients, as a user's script would use them) and returns what it
+    /// prints, as JSON.
+    pub fn boto3(&self, code: &str) -> serde_json::Value {
+        let venv = std::env::var("COSTCARVE_TEST_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
+            });
+        let mut c = Command::new(venv.join("bin/python"));
+        c.arg("-c")
+            .arg(format!("import boto3, json, sys\n{code}"))
+            .env_remove("AWS_PROFILE");
+        for (k, v) in &self.env {
+            if k.starts_with("AWS_") {
+                c.env(k, v);
+            }
+        }
+        let out = c.output().expect("the test venv's python runs");
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "boto3 printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
     /// SDK configuration for the billing emulator.
     pub async fn billing_config(&self) -> aws_config::SdkConfig {
         sdk_config(&self.env["COSTCARVE_EMU_BILLING_URL"]).await
@@ -230,6 +262,7 @@ pub fn integration(name: &str, accounts: Vec<AccountId>) -> VirtualIntegration {
                 name: name.into(),
                 accounts,
                 allow_shared: false,
+                ..Default::default()
             },
             Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         )

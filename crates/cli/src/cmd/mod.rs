@@ -7,6 +7,7 @@ pub(crate) mod connection;
 pub(crate) mod cost;
 pub(crate) mod demo;
 pub(crate) mod forecast;
+pub(crate) mod onboarding;
 pub(crate) mod sql;
 pub(crate) mod verify;
 pub(crate) mod vi;

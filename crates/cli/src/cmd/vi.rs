@@ -4,6 +4,7 @@
 
 use costcarve_ops::core::account::{parse_account_list, AccountId};
 use costcarve_ops::core::integration::{IntegrationChange, NewIntegration};
+use costcarve_ops::core::membership::{LeftOut, MembershipRules};
 use costcarve_ops::core::ports::{Clock, SystemClock};
 use costcarve_ops::workspace::{IntegrationState, Status};
 use costcarve_ops::{OpsError, Workspace};
@@ -19,6 +20,48 @@ fn accounts_arg(list: &Option<String>) -> Result<Vec<AccountId>, OpsError> {
         .unwrap_or_default())
 }
 
+/// What rules named but left out, one line each (on stderr: a warning).
+pub(crate) fn print_left_out(left_out: &[LeftOut]) {
+    for l in left_out {
+        eprintln!("left out {}: {}", l.account, l.reason);
+    }
+}
+
+async fn create_dry_run(ws: &Workspace, new: NewIntegration) -> Result<(), OpsError> {
+    let (vi, left_out) = ws.preview_create(new).await?;
+    let plan = ws
+        .plan(
+            vi.name.as_str(),
+            vi.accounts.iter().cloned().collect(),
+            None,
+            SystemClock.now(),
+        )
+        .await?;
+    out(&format!(
+        "would create '{}' with {} accounts (nothing was created){}",
+        plan.integration.name,
+        plan.integration.accounts.len(),
+        rules_words(&vi.rules)
+    ));
+    print_left_out(&left_out);
+    out("view DDL:");
+    out(&plan.view_sql);
+    out("billing view filter:");
+    out(plan
+        .billing_filter
+        .as_deref()
+        .unwrap_or("none (a local workspace has no billing view)"));
+    Ok(())
+}
+
+fn rules_words(rules: &MembershipRules) -> String {
+    if rules.follows_organization() {
+        format!(" from {}", rules.describe().join(", "))
+    } else {
+        String::new()
+    }
+}
+
 fn status_line(status: &Status) -> String {
     match status {
         Status::Healthy | Status::Provisioning => status.label().to_string(),
@@ -31,38 +74,25 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
     match cmd {
         ViCommand::Create {
             name,
+            units,
+            tags,
             accounts,
-            allow_shared: _,
-            dry_run: true,
-        } => {
-            let plan = ws
-                .plan(name, parse_account_list(accounts)?, None, SystemClock.now())
-                .await?;
-            out(&format!(
-                "would create '{}' with {} accounts (nothing was created)",
-                plan.integration.name,
-                plan.integration.accounts.len()
-            ));
-            out("view DDL:");
-            out(&plan.view_sql);
-            out("billing view filter:");
-            out(plan
-                .billing_filter
-                .as_deref()
-                .unwrap_or("none (a local workspace has no billing view)"));
-        }
-        ViCommand::Create {
-            name,
-            accounts,
+            exclude,
             allow_shared,
-            dry_run: false,
+            dry_run,
         } => {
             let new = NewIntegration {
                 name: name.clone(),
-                accounts: parse_account_list(accounts)?,
+                accounts: accounts_arg(accounts)?,
                 allow_shared: *allow_shared,
+                units: units.clone(),
+                tags: tags.clone(),
+                exclude: accounts_arg(exclude)?,
             };
-            let made = ws.create(new).await?;
+            if *dry_run {
+                return create_dry_run(ws, new).await;
+            }
+            let (made, left_out) = ws.create_reporting(new).await?;
             let vi = made.integration();
             out(&match made.billing_view_arn() {
                 Some(arn) => format!(
@@ -79,11 +109,16 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                     vi.view_name()
                 ),
             });
+            print_left_out(&left_out);
         }
         ViCommand::Update {
             name,
             add,
             remove,
+            add_ou,
+            remove_ou,
+            add_tag,
+            remove_tag,
             rename,
             allow_shared,
         } => {
@@ -92,6 +127,11 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                 remove: accounts_arg(remove)?,
                 rename: rename.clone(),
                 allow_shared: *allow_shared,
+                add_units: add_ou.clone(),
+                remove_units: remove_ou.clone(),
+                add_tags: add_tag.clone(),
+                remove_tags: remove_tag.clone(),
+                ..Default::default()
             };
             let (state, diff) = ws.update(name, change).await?;
             let vi = state.integration();
@@ -106,6 +146,29 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                 Some(_) => format!("{counts}, both views validated (revision {})", vi.revision),
                 None => counts,
             });
+            print_left_out(&diff.left_out);
+        }
+        ViCommand::Sync {
+            name,
+            dry_run,
+            json,
+        } => {
+            crate::cmd::onboarding::sync(ws, name.as_deref(), *dry_run, *json).await?;
+        }
+        ViCommand::Import {
+            file,
+            from_ou,
+            dry_run,
+            json,
+        } => {
+            crate::cmd::onboarding::import(
+                ws,
+                file.as_deref(),
+                from_ou.as_deref(),
+                *dry_run,
+                *json,
+            )
+            .await?;
         }
         ViCommand::Delete { name } => {
             let removed = ws.delete(name).await?;
@@ -217,6 +280,10 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
                 ws.views_database(),
                 vi.view_name()
             ));
+            out(&format!(
+                "rules:        {}",
+                vi.effective_rules().describe().join(", ")
+            ));
             out(&format!("accounts:     {}", vi.accounts.len()));
             for a in &vi.accounts {
                 out(&format!("  {a}"));
@@ -229,6 +296,10 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
             out(&format!("view:     {}", vi.view_name()));
             out(&format!("revision: {}", vi.revision));
             out(&format!("updated:  {}", vi.updated_at.to_rfc3339()));
+            out(&format!(
+                "rules:    {}",
+                vi.effective_rules().describe().join(", ")
+            ));
             out(&format!("accounts: {}", vi.accounts.len()));
             for a in &vi.accounts {
                 let name = org.account(a).map(|x| x.name.as_str()).unwrap_or("?");
