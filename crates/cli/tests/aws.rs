@@ -2733,7 +2733,8 @@ async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drif
             .contains(&dropped),
         "{shown}"
     );
-    let err = p.fails(&["cost", "Big", "--json"], 1);
+    let (from, to) = (month_start(&p, 2), month_start(&p, 1));
+    let err = p.fails(&["cost", "Big", "--from", &from, "--to", &to, "--json"], 1);
     assert!(err.contains("not healthy"), "{err}");
     p.cc(&["vi", "repair", "Big"]);
     let views = views_of(&p, &id);
