@@ -2760,3 +2760,90 @@ async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drif
     assert_eq!(views.len(), 1, "{views:?}");
     assert_eq!(strings(&views[0]["accounts"]).len(), 150);
 }
+
+#[tokio::test]
+async fn a_crash_during_an_import_or_a_change_of_layout_is_undone_or_finished() {
+    let p = Payer::up(&[
+        "--accounts",
+        "300",
+        "--customers",
+        "1",
+        "--health-delay-seconds",
+        "0.2",
+    ]);
+    let all: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let customer = all
+        .iter()
+        .find_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
+        .map(|rest| rest.split('/').next().unwrap().to_string())
+        .unwrap();
+    let under: Vec<String> = accounts_under(&p, &format!("Customers/{customer}"))
+        .into_iter()
+        .collect();
+    let slow = |on: bool| {
+        p.billing(
+            "POST",
+            "/_emulator/config",
+            if on {
+                r#"{"health_delay_seconds": 60}"#
+            } else {
+                r#"{"health_delay_seconds": 0.2}"#
+            },
+        );
+        if !on {
+            p.billing("POST", "/_emulator/settle", "{}");
+        }
+    };
+
+    // An import killed once its customer's views exist: the next start
+    // removes what it had begun.
+    slow(true);
+    crash_during(&p, &["vi", "import", "--from-ou", "Customers"], || async {
+        billing_outside(&p).len() >= 3 && !p.glue_views().await.is_empty()
+    })
+    .await;
+    slow(false);
+    let (out, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains(&format!(
+            "an import was interrupted; what it had begun of '{customer}' was removed"
+        )),
+        "{note}"
+    );
+    assert!(!out.contains(&customer), "{out}");
+    assert!(billing_outside(&p).is_empty());
+    assert!(p.glue_views().await.is_empty());
+
+    // A change from one view to an aggregate (the 201st account), killed
+    // while the new views wait to be healthy: the next start finishes it,
+    // and no second set of views is left.
+    p.cc(&["vi", "create", "Big", "--accounts", &under[..200].join(",")]);
+    let id = show(&p, "Big")["integration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    slow(true);
+    crash_during(
+        &p,
+        &["vi", "update", "Big", "--add", &under[200]],
+        || async { views_of(&p, &id).len() >= 4 },
+    )
+    .await;
+    slow(false);
+    let (_, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("updating 'Big' was interrupted and has now been finished (201 accounts)"),
+        "{note}"
+    );
+    let views = views_of(&p, &id);
+    assert_eq!(
+        views.len(),
+        3,
+        "an aggregate and its two source views: {views:?}"
+    );
+    let union: BTreeSet<String> = views.iter().flat_map(|v| strings(&v["accounts"])).collect();
+    let want: BTreeSet<String> = under[..201].iter().cloned().collect();
+    assert_eq!(union, want);
+    assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
+    assert_eq!(show(&p, "Big")["status"]["state"], "healthy");
+}

@@ -544,16 +544,19 @@ impl AwsWorkspace {
     /// exist without its ARN having reached us: it is found by the
     /// integration id it is tagged with.
     async fn undo_create(&self, integration: &VirtualIntegration) -> Result<(), WorkspaceError> {
-        let arns: Vec<String> = self
+        let mut views: Vec<(bool, String)> = self
             .billing
             .list_managed()
             .await?
             .into_iter()
             .filter(|v| v.tags.get(TAG_INTEGRATION_ID) == Some(&integration.id.to_string()))
-            .map(|v| v.arn)
+            .map(|v| (v.tags.contains_key(billing::TAG_ROLE), v.arn))
             .collect();
+        // An aggregate view before its source views (a source view cannot
+        // go while a view is derived from it).
+        views.sort();
         self.remove_everything(integration, None).await?;
-        for arn in &arns {
+        for (_, arn) in &views {
             self.billing.delete(arn).await?;
         }
         self.remember(|k| {
