@@ -14,12 +14,22 @@ import {
   type ConnectionRow_Serialize,
   type ErrorCode as BackendErrorCode,
   type IntegrationPlan,
+  type ImportOutcomeRow_Serialize,
+  type ImportPlanRow,
+  type ImportProgress_Serialize,
+  type ImportSource_Deserialize,
   type IntegrationRow_Serialize,
   type IpcError,
+  type LeftOutRow,
   type Mover,
   type MoversView,
   type OrgView_Serialize,
   type QueryRows,
+  type RulesForm,
+  type RulesPreview,
+  type SyncOutcomeRow_Serialize,
+  type SyncPlanView_Serialize,
+  type SyncRow_Serialize,
   type UnitRow_Serialize,
   type Verification_Serialize,
   type WorkspaceInfo_Serialize,
@@ -35,7 +45,23 @@ export type CheckRow = CheckRow_Serialize;
 export type ConnectionForm = ConnectionForm_Deserialize;
 export type ConnectionRow = ConnectionRow_Serialize;
 export type Verification = Verification_Serialize;
-export type { AccountRow, IntegrationPlan, Mover, MoversView, QueryRows };
+export type ImportSource = ImportSource_Deserialize;
+export type ImportOutcomeRow = ImportOutcomeRow_Serialize;
+export type ImportProgress = ImportProgress_Serialize;
+export type SyncPlanView = SyncPlanView_Serialize;
+export type SyncRow = SyncRow_Serialize;
+export type SyncOutcomeRow = SyncOutcomeRow_Serialize;
+export type {
+  AccountRow,
+  ImportPlanRow,
+  IntegrationPlan,
+  LeftOutRow,
+  Mover,
+  MoversView,
+  QueryRows,
+  RulesForm,
+  RulesPreview,
+};
 
 /** Code used when the call never reached a command (no IPC, bad reply). */
 export const IPC_FAILURE = "ipc";
@@ -119,6 +145,27 @@ export const api = {
     unwrap(commands.createIntegration(name, accounts, allowShared)),
   updateIntegration: (name: string, accounts: string[], rename: string | null, allowShared: boolean) =>
     unwrap(commands.updateIntegration(name, accounts, rename, allowShared)),
+  /** What rules resolve to now (the members, what they leave out and why); makes nothing. */
+  resolveRules: (name: string, rules: RulesForm, existing: string | null) =>
+    unwrap(commands.resolveRules(name, rules, existing)),
+  createIntegrationRules: (name: string, rules: RulesForm) => unwrap(commands.createIntegrationRules(name, rules)),
+  /** Replaces the integration's rules (and renames it when `rename` is given). */
+  updateIntegrationRules: (name: string, rules: RulesForm, rename: string | null) =>
+    unwrap(commands.updateIntegrationRules(name, rules, rename)),
+  /** Reads the organization again: which integrations its rules put out of date (changes nothing). */
+  syncPlan: () => unwrap(commands.syncPlan()),
+  applySync: () => unwrap(commands.applySync()),
+  /** Every row checked; one bad row is an `invalid_input` naming every bad row. Makes nothing. */
+  importPreview: (source: ImportSource) => unwrap(commands.importPreview(source)),
+  runImport: (source: ImportSource) => unwrap(commands.runImport(source)),
+  /** The rows of the running (or last) import finished so far. */
+  importProgress: async (): Promise<ImportProgress> => {
+    try {
+      return await commands.importProgress();
+    } catch (e) {
+      throw toApiError(e);
+    }
+  },
   deleteIntegration: (name: string) => unwrap(commands.deleteIntegration(name)).then(() => undefined),
   repairIntegration: (name: string) => unwrap(commands.repairIntegration(name)),
   /** Athena views of CostCarve's that no billing view owns (AWS). */

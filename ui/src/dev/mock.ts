@@ -4,6 +4,7 @@
 // `?kind=aws` (an AWS-looking workspace with drift and request counts).
 
 import { mockIPC } from "@tauri-apps/api/mocks";
+import { namedByRules, unitPathOf } from "../lib/rules";
 import type {
   AccountRow,
   ChartRequest,
@@ -12,8 +13,14 @@ import type {
   ConnectionForm,
   ConnectionRow,
   ErrorCode,
+  ImportOutcomeRow,
+  ImportPlanRow,
+  ImportProgress,
+  ImportSource,
   IntegrationRow,
+  LeftOutRow,
   OrgView,
+  RulesForm,
   UnitRow,
   WorkspaceInfo,
 } from "../api";
@@ -84,6 +91,7 @@ let workspace: WorkspaceInfo = AWS
   ? { kind: "aws", label: "prod-payer", payer: "235004010531", data_as_of: new Date().toISOString(), recovery: [] }
   : { kind: "demo", label: "/home/user/.local/share/costcarve/demo", payer: null, data_as_of: null, recovery: [] };
 let ceTotal = 0;
+let movedOnce = false;
 let running: (() => void) | null = null;
 
 function fail(code: ErrorCode, message: string): never {
@@ -102,6 +110,118 @@ function find(name: string): IntegrationRow {
   return integrations.find((v) => v.name.toLowerCase() === name.toLowerCase()) ?? fail("not_found", `no integration named '${name}': see the Integrations screen`);
 }
 
+function idsRules(accounts: string[]): RulesForm {
+  return { units: [], tags: [], accounts: [...accounts].sort(), exclude: [], allow_shared: false };
+}
+
+function describeRules(r: RulesForm): string[] {
+  const out = [
+    ...r.units.map((u) => `OU ${unitPathOf(u, org.units) || "(root)"} and below`),
+    ...r.tags.map((t) => `tag ${t}`),
+  ];
+  if (r.accounts.length > 0) out.push(`${r.accounts.length} account${r.accounts.length === 1 ? "" : "s"} by id`);
+  if (r.exclude.length > 0) out.push(`except ${r.exclude.join(", ")}`);
+  if (r.allow_shared) out.push("shared accounts allowed");
+  return out;
+}
+
+/** What rules resolve to over the mock organization: OU subtrees, tags, ids, minus exclusions and what others hold. */
+function resolve(r: RulesForm, self: string | null): { accounts: string[]; left_out: LeftOutRow[] } {
+  for (const u of r.units) {
+    const path = unitPathOf(u, org.units);
+    if (!org.units.some((x) => x.id === u || x.path.toLowerCase() === path.toLowerCase())) {
+      const like = org.units.filter((x) => x.path && x.path.toLowerCase().includes(path.split("/").pop()!.toLowerCase().slice(0, 4)));
+      fail("invalid_input", `no OU '${u}'${like.length ? `: did you mean ${like.slice(0, 3).map((x) => `'${x.path}'`).join(", ")}?` : ""}`);
+    }
+  }
+  for (const t of r.tags) if (!/^[^=]+=.*$/.test(t)) fail("invalid_input", `tag '${t}' is not KEY=VALUE`);
+  for (const id of r.accounts) if (!org.accounts.some((a) => a.id === id)) fail("invalid_input", `account ${id} is not in the organization`);
+  const named = namedByRules(r, org.units, org.accounts);
+  const byId = new Map(org.accounts.map((a) => [a.id, a] as const));
+  const accounts: string[] = [];
+  const left_out: LeftOutRow[] = [];
+  const holder = (id: string) =>
+    integrations.find((v) => (self === null || v.name.toLowerCase() !== self.toLowerCase()) && v.accounts.includes(id));
+  for (const id of new Set([...named, ...r.accounts])) {
+    if (r.exclude.includes(id)) continue;
+    const a = byId.get(id)!;
+    const byHand = r.accounts.includes(id);
+    if (!byHand && a.status !== "ACTIVE") {
+      left_out.push({ account: id, name: a.name, reason: `${a.status} (not active)` });
+      continue;
+    }
+    const other = r.allow_shared ? undefined : holder(id);
+    if (other) {
+      if (byHand) fail("conflict", `account ${id} is already in '${other.name}': allow shared accounts to add it here too`);
+      left_out.push({ account: id, name: a.name, reason: `already in ${other.name}` });
+      continue;
+    }
+    accounts.push(id);
+  }
+  if (accounts.length === 0) fail("invalid_input", "the rules name no active account that is free: change them, or allow shared accounts");
+  return { accounts: accounts.sort(), left_out };
+}
+
+function ruledRow(name: string, rules: RulesForm, prev?: IntegrationRow): IntegrationRow {
+  const { accounts } = resolve(rules, prev?.name ?? null);
+  return { ...row(name, accounts, prev), rules: { ...rules }, rules_text: describeRules(rules) };
+}
+
+let importState: ImportProgress = { running: false, total: 0, outcomes: [] };
+
+/** The import's rows: a CSV (name,ous,tags,accounts,exclude,allow_shared) or one per child OU. */
+function importRows(src: ImportSource): { line: number; name: string; rules: RulesForm }[] {
+  if (src.csv != null) {
+    const lines = src.csv.split(/\r?\n/).filter((l) => l.trim() !== "");
+    if (lines.length === 0) fail("invalid_input", "the CSV is empty");
+    const head = lines[0].split(",").map((h) => h.trim().toLowerCase());
+    if (!head.includes("name")) fail("invalid_input", "line 1: the header needs a `name` column");
+    const col = (cells: string[], c: string) => (head.indexOf(c) >= 0 ? (cells[head.indexOf(c)] ?? "").trim() : "");
+    const list = (v: string) => v.split(/[;,\s]+/).filter(Boolean);
+    return lines.slice(1).map((l, i) => {
+      const cells = l.split(",");
+      return {
+        line: i + 2,
+        name: col(cells, "name"),
+        rules: {
+          units: col(cells, "ous").split(";").map((x) => x.trim()).filter(Boolean),
+          tags: col(cells, "tags").split(";").map((x) => x.trim()).filter(Boolean),
+          accounts: list(col(cells, "accounts")),
+          exclude: list(col(cells, "exclude")),
+          allow_shared: col(cells, "allow_shared").toLowerCase() === "true",
+        },
+      };
+    });
+  }
+  const parentRule = (src.from_ou ?? "").trim();
+  if (!parentRule) fail("invalid_input", "choose a CSV file or the OU whose children are your customers");
+  const path = unitPathOf(parentRule, org.units);
+  const parent = org.units.find((u) => u.id === parentRule || u.path.toLowerCase() === path.toLowerCase());
+  if (!parent) fail("invalid_input", `no OU '${parentRule}'`);
+  return org.units
+    .filter((u) => u.parent_id === parent.id)
+    .map((u, i) => ({ line: i + 1, name: u.name.replace(/[^ a-zA-Z0-9_+=.@-]/g, "-"), rules: { ...idsRules([]), units: [u.path] } }));
+}
+
+function importPlan(src: ImportSource): (ImportPlanRow & { rules: RulesForm })[] {
+  const rows = importRows(src);
+  const bad: string[] = [];
+  const out: (ImportPlanRow & { rules: RulesForm })[] = [];
+  for (const r of rows) {
+    try {
+      if (!r.name) fail("invalid_input", "no name");
+      const existing = integrations.find((v) => v.name.toLowerCase() === r.name.toLowerCase());
+      const { accounts, left_out } = resolve(r.rules, existing?.name ?? null);
+      if (existing && JSON.stringify(existing.rules) !== JSON.stringify(r.rules)) fail("conflict", `'${r.name}' exists with other rules`);
+      out.push({ line: r.line, name: r.name, rules_text: describeRules(r.rules), accounts: accounts.length, left_out, action: existing ? "unchanged" : "create", rules: r.rules });
+    } catch (e) {
+      bad.push(`line ${r.line} (${r.name || "no name"}): ${(e as { message: string }).message}`);
+    }
+  }
+  if (bad.length > 0) fail("invalid_input", `nothing was imported; fix these rows: ${bad.join("; ")}`);
+  return out;
+}
+
 function row(name: string, accounts: string[], prev?: IntegrationRow): IntegrationRow {
   return {
     id: prev?.id ?? crypto.randomUUID(),
@@ -113,8 +233,8 @@ function row(name: string, accounts: string[], prev?: IntegrationRow): Integrati
     view_name: `vi_${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`,
     billing_view_arn: AWS ? `arn:aws:billing::235004010531:billingview/custom-${name}` : null,
     updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    rules: { units: [], tags: [], accounts: [...accounts].sort(), exclude: [], allow_shared: false },
-    rules_text: [`${accounts.length} account${accounts.length === 1 ? "" : "s"} by id`],
+    rules: idsRules(accounts),
+    rules_text: describeRules(idsRules(accounts)),
   };
 }
 
@@ -235,6 +355,112 @@ async function handle(cmd: string, a: Args): Promise<unknown> {
       integrations = integrations.map((v) => (v === prev ? r : v));
       return r;
     }
+    case "resolve_rules": {
+      await sleep(150);
+      const name = String(a.name).trim();
+      checkName(name);
+      const rules = a.rules as RulesForm;
+      return { ...resolve(rules, a.existing ? find(String(a.existing)).name : null), rules_text: describeRules(rules) };
+    }
+    case "create_integration_rules": {
+      await sleep(AWS ? 2500 : 600);
+      const name = String(a.name).trim();
+      checkName(name);
+      if (integrations.some((v) => v.name.toLowerCase() === name.toLowerCase())) fail("conflict", `'${name}' exists already: pick another name`);
+      const r = ruledRow(name, a.rules as RulesForm);
+      integrations = [...integrations, r];
+      return r;
+    }
+    case "update_integration_rules": {
+      await sleep(500);
+      const prev = find(String(a.name));
+      const name = a.rename ? String(a.rename) : prev.name;
+      checkName(name);
+      const r = ruledRow(name, a.rules as RulesForm, prev);
+      integrations = integrations.map((v) => (v === prev ? r : v));
+      return r;
+    }
+    case "sync_plan": {
+      await sleep(AWS ? 1500 : 300);
+      // The mock organization does not change by itself: ?moved=1 moves one
+      // Acme account to Borealis, so the banner has something to show.
+      if (params.get("moved") === "1" && !movedOnce) {
+        movedOnce = true;
+        const acme = org.accounts.find((x) => x.unit_path.startsWith("Customers/Acme Retail/"));
+        const to = org.units.find((u) => u.path === "Customers/Borealis Health/prod");
+        if (acme && to) Object.assign(acme, { unit_id: to.id, unit_path: to.path });
+      }
+      const changes = integrations
+        .filter((v) => v.rules.units.length + v.rules.tags.length > 0)
+        .map((v) => {
+          let now: string[] = [];
+          let left: LeftOutRow[] = [];
+          let problem: string | null = null;
+          try {
+            ({ accounts: now, left_out: left } = resolve(v.rules, v.name));
+          } catch (e) {
+            problem = (e as { message: string }).message;
+          }
+          return {
+            name: v.name,
+            added: problem ? [] : now.filter((x) => !v.accounts.includes(x)),
+            removed: problem ? [] : v.accounts.filter((x) => !now.includes(x)),
+            left_out: left,
+            problem,
+          };
+        })
+        .filter((c) => c.added.length + c.removed.length > 0 || c.problem);
+      return { out_of_date: changes.filter((c) => c.added.length + c.removed.length > 0).length, changes };
+    }
+    case "apply_sync": {
+      await sleep(800);
+      // Those that drop accounts first, so a moved account is free for its new one.
+      const order = [...integrations].filter((v) => v.rules.units.length + v.rules.tags.length > 0);
+      const out = [];
+      for (const pass of [0, 1]) {
+        for (const v of order) {
+          try {
+            const before = v.accounts;
+            const r = ruledRow(v.name, v.rules, v);
+            const drops = before.some((x) => !r.accounts.includes(x));
+            if ((pass === 0) !== drops || JSON.stringify(before) === JSON.stringify(r.accounts)) continue;
+            integrations = integrations.map((x) => (x.id === v.id ? r : x));
+            out.push({ name: v.name, applied: true, error: null });
+          } catch (e) {
+            if (pass === 1) out.push({ name: v.name, applied: false, error: (e as { message: string }).message });
+          }
+        }
+      }
+      return out;
+    }
+    case "import_preview":
+      await sleep(300);
+      return importPlan(a.source as ImportSource).map(({ rules: _, ...r }) => r);
+    case "run_import": {
+      const plan = importPlan(a.source as ImportSource);
+      importState = { running: true, total: plan.length, outcomes: [] };
+      const outcomes: ImportOutcomeRow[] = [];
+      for (const p of plan) {
+        await sleep(AWS ? 900 : 300);
+        let o: ImportOutcomeRow;
+        if (p.action === "unchanged") o = { line: p.line, name: p.name, outcome: "unchanged", accounts: p.accounts, error: null };
+        else {
+          try {
+            const r = ruledRow(p.name, p.rules);
+            integrations = [...integrations, r];
+            o = { line: p.line, name: p.name, outcome: "created", accounts: r.accounts.length, error: null };
+          } catch (e) {
+            o = { line: p.line, name: p.name, outcome: "failed", accounts: 0, error: (e as { message: string }).message };
+          }
+        }
+        outcomes.push(o);
+        importState = { ...importState, outcomes: [...outcomes] };
+      }
+      importState = { ...importState, running: false };
+      return outcomes;
+    }
+    case "import_progress":
+      return importState;
     case "delete_integration":
       await sleep(300);
       find(String(a.name));

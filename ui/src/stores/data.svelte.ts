@@ -9,6 +9,8 @@ import {
   type IntegrationRow,
   type MoversView,
   type OrgView,
+  type SyncOutcomeRow,
+  type SyncPlanView,
   type WorkspaceInfo,
 } from "../api";
 import { app } from "./app.svelte";
@@ -26,6 +28,12 @@ class DataState {
 
   org = $state.raw<OrgView | null>(null);
   orgLoading = $state(false);
+
+  /** What the organization, read again on Refresh, changes in the integrations' rules. */
+  sync = $state.raw<SyncPlanView | null>(null);
+  syncChecking = $state(false);
+  /** How the last Apply ended, per integration. */
+  syncOutcomes = $state.raw<SyncOutcomeRow[] | null>(null);
 
   /** Bumped whenever another workspace opens: late answers for the old one are dropped. */
   generation = $state(0);
@@ -78,6 +86,39 @@ class DataState {
     this.#orgPromise = null;
     this.#charts.clear();
     this.#movers.clear();
+    this.sync = null;
+    this.syncOutcomes = null;
+  }
+
+  /**
+   * Refresh: the integrations, and the organization read again, saying
+   * which integrations its changes put out of date (nothing is changed).
+   */
+  async refresh(): Promise<void> {
+    const gen = this.generation;
+    await this.reloadIntegrations();
+    if (gen !== this.generation || !this.integrationsLoaded) return;
+    this.syncChecking = true;
+    this.syncOutcomes = null;
+    try {
+      const plan = await app.attempt(() => api.syncPlan());
+      if (plan && gen === this.generation) {
+        this.sync = plan;
+        // The organization was read again: the picker and the names follow it.
+        this.org = null;
+        this.#orgPromise = null;
+        await this.loadOrg().catch(() => {});
+      }
+    } finally {
+      this.syncChecking = false;
+    }
+  }
+
+  /** After Apply: what happened, and the list as it is now. */
+  async synced(outcomes: SyncOutcomeRow[]): Promise<void> {
+    this.sync = null;
+    this.syncOutcomes = outcomes;
+    await this.integrationsChanged();
   }
 
   async reloadIntegrations(): Promise<void> {
