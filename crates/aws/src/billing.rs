@@ -267,15 +267,28 @@ fn filter(accounts: &BTreeSet<AccountId>) -> Result<Expression, AwsError> {
 /// The billing view filter for `accounts` as JSON, rendered from the very
 /// expression [`BillingViews::create`] and [`BillingViews::update`] send
 /// (`dataFilterExpression`), so a review shows what AWS receives.
+///
+/// More than one filter holds is shown as the aggregate it makes: the
+/// source views' filters, one each, under `sourceViews`.
 pub fn filter_json(accounts: &BTreeSet<AccountId>) -> Result<String, AwsError> {
-    let expr = filter(accounts)?;
-    let dimensions = expr.dimensions().map(|d| {
-        serde_json::json!({
-            "key": d.key().as_str(),
-            "values": d.values(),
-        })
-    });
-    Ok(serde_json::json!({ "dimensions": dimensions }).to_string())
+    let one = |accounts: &BTreeSet<AccountId>| -> Result<serde_json::Value, AwsError> {
+        let expr = filter(accounts)?;
+        let dimensions = expr.dimensions().map(|d| {
+            serde_json::json!({
+                "key": d.key().as_str(),
+                "values": d.values(),
+            })
+        });
+        Ok(serde_json::json!({ "dimensions": dimensions }))
+    };
+    if accounts.len() <= MAX_VIEW_ACCOUNTS {
+        return Ok(one(accounts)?.to_string());
+    }
+    let sources = split(accounts)
+        .iter()
+        .map(|chunk| one(chunk).map(|f| serde_json::json!({ "dataFilterExpression": f })))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(serde_json::json!({ "aggregate": { "sourceViews": sources } }).to_string())
 }
 
 /// What a filter holds besides one LINKED_ACCOUNT list, in words.
@@ -841,5 +854,85 @@ impl BillingViews {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: u64) -> BTreeSet<AccountId> {
+        (0..n)
+            .map(|i| format!("{:012}", 100_000_000_000 + i).parse().unwrap())
+            .collect()
+    }
+
+    fn view(arn: &str, accounts: &BTreeSet<AccountId>, sources: &[&str]) -> BillingView {
+        BillingView {
+            arn: arn.into(),
+            name: arn.into(),
+            description: String::new(),
+            accounts: accounts.iter().map(ToString::to_string).collect(),
+            filter_extras: if accounts.is_empty() {
+                vec!["no filter".into()]
+            } else {
+                vec![]
+            },
+            source_views: sources.iter().map(|s| s.to_string()).collect(),
+            health: Health::Healthy,
+            tags: BTreeMap::from([(TAG_INTEGRATION_ID.to_string(), "i-1".to_string())]),
+        }
+    }
+
+    #[test]
+    fn more_than_one_filter_holds_is_split_in_views_of_200_and_shown_as_an_aggregate() {
+        assert_eq!(split(&ids(200)).len(), 1);
+        let parts = split(&ids(450));
+        assert_eq!(
+            parts.iter().map(BTreeSet::len).collect::<Vec<_>>(),
+            [200, 200, 50]
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&filter_json(&ids(450)).unwrap()).unwrap();
+        let sources = json["aggregate"]["sourceViews"].as_array().unwrap();
+        assert_eq!(sources.len(), 3);
+        assert_eq!(
+            sources[2]["dataFilterExpression"]["dimensions"]["values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            50
+        );
+    }
+
+    #[test]
+    fn an_aggregate_folds_into_one_view_only_when_every_source_is_its_own_part() {
+        let primary = "arn:aws:billing::123456789012:billingview/primary";
+        let all = ids(250);
+        let chunks = split(&all);
+        let mut parts: Vec<Option<BillingView>> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut p = view(&format!("p{i}"), c, &[primary]);
+                p.tags.insert(TAG_ROLE.into(), ROLE_PART.into());
+                Some(p)
+            })
+            .collect();
+        let main = view("main", &BTreeSet::new(), &["p0", "p1"]);
+        let folded = fold(main.clone(), &parts, primary);
+        assert_eq!(folded.accounts.len(), 250);
+        assert_eq!(folded.source_views, [primary]);
+        assert!(folded.filter_extras.is_empty());
+        // A source view that is not the integration's own part: not folded
+        // as CostCarve's, and the difference shows.
+        if let Some(Some(p)) = parts.get_mut(1) {
+            p.tags.remove(TAG_ROLE);
+        }
+        let folded = fold(main.clone(), &parts, primary);
+        assert_eq!(folded.source_views, ["p0", "p1"]);
+        // A missing one is named.
+        let folded = fold(main, &[parts[0].clone(), None], primary);
+        assert!(folded.filter_extras.iter().any(|e| e.contains("missing")));
     }
 }
