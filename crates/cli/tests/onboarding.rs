@@ -172,6 +172,28 @@ fn one_integration_per_customer_ou_then_rules_follow_the_organization() {
     assert_eq!(members(&ws, &a), under(&ws, &format!("Customers/{a}")));
     let out = ok(&ws, &["vi", "sync"]);
     assert!(out.contains("every integration is up to date"), "{out}");
+    // A suspended account leaves its customer at the next sync, reported.
+    let suspended = members(&ws, &a).into_iter().find(|x| *x != moving).unwrap();
+    let file = ws.join("organization.json");
+    let mut org: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for acct in org["accounts"].as_array_mut().unwrap() {
+        if acct["id"] == suspended.as_str() {
+            acct["status"] = "SUSPENDED".into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&org).unwrap()).unwrap();
+    let out = costcarve(&ws, &["vi", "sync"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        said.contains(&format!("left out {suspended}: it is SUSPENDED")),
+        "{said}"
+    );
+    assert!(!members(&ws, &a).contains(&suspended));
     // The moved account's costs now answer for its new customer.
     let sql =
         format!("SELECT COUNT(*) AS n FROM cur WHERE line_item_usage_account_id = '{moving}'");
