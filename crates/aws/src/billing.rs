@@ -585,7 +585,7 @@ impl BillingViews {
         (first_pause, timeout): (Duration, Duration),
     ) -> Result<(), AwsError> {
         if !is_aggregate(vi) {
-            return self.update_view(arn, vi).await;
+            return self.update_view(arn, vi, true).await;
         }
         let main = self
             .get_with_sources(arn)
@@ -618,7 +618,7 @@ impl BillingViews {
         for chunk in rest.chunks(MAX_VIEW_ACCOUNTS) {
             plan.push((None, chunk.iter().cloned().collect()));
         }
-        self.update_main(arn, vi).await?;
+        self.update_view(arn, vi, false).await?;
         let ids = |set: &BTreeSet<String>| -> BTreeSet<AccountId> {
             set.iter().filter_map(|a| a.parse().ok()).collect()
         };
@@ -673,20 +673,6 @@ impl BillingViews {
         Ok(())
     }
 
-    /// Renames an aggregate view and records the integration's revision
-    /// and accounts in its description (its filter is its sources').
-    async fn update_main(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
-        self.client
-            .update_billing_view()
-            .arn(arn)
-            .name(view_name(vi))
-            .description(description(vi))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("billing view {arn}"), e))?;
-        Ok(())
-    }
-
     /// Deletes an integration's billing side: the view at `arn`, then the
     /// source views of its own it was derived from. Idempotent.
     pub async fn delete_integration(&self, arn: &str, primary: &str) -> Result<(), AwsError> {
@@ -709,14 +695,22 @@ impl BillingViews {
         Ok(())
     }
 
-    /// Sets a single view's accounts (and name, after a rename).
-    async fn update_view(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+    /// Renames the view at `arn` after `vi` and records its revision and
+    /// accounts in the description; a single view (`filtered`) also takes
+    /// the accounts as its filter, an aggregate's filter is its sources'.
+    async fn update_view(
+        &self,
+        arn: &str,
+        vi: &VirtualIntegration,
+        filtered: bool,
+    ) -> Result<(), AwsError> {
+        let expression = filtered.then(|| filter(&vi.accounts)).transpose()?;
         self.client
             .update_billing_view()
             .arn(arn)
             .name(view_name(vi))
             .description(description(vi))
-            .data_filter_expression(filter(&vi.accounts)?)
+            .set_data_filter_expression(expression)
             .send()
             .await
             .map_err(|e| classify(&format!("billing view {arn}"), e))?;

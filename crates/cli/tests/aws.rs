@@ -2674,8 +2674,9 @@ async fn a_customer_of_450_accounts_is_one_aggregate_view_over_source_views() {
     assert!(billing_outside(&p).is_empty());
 }
 
-#[tokio::test]
-async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drift_and_repair() {
+/// A payer of 300 accounts whose one customer (its OU name returned) has
+/// more than 200 of them.
+fn one_big_customer() -> (Payer, String) {
     let p = Payer::up(&[
         "--accounts",
         "300",
@@ -2690,6 +2691,12 @@ async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drif
         .find_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
         .map(|rest| rest.split('/').next().unwrap().to_string())
         .unwrap();
+    (p, customer)
+}
+
+#[tokio::test]
+async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drift_and_repair() {
+    let (p, customer) = one_big_customer();
     let path = format!("Customers/{customer}");
     let under = accounts_under(&p, &path);
     assert!(under.len() > 200 && under.len() <= 400, "{}", under.len());
@@ -2763,20 +2770,7 @@ async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drif
 
 #[tokio::test]
 async fn a_crash_during_an_import_or_a_change_of_layout_is_undone_or_finished() {
-    let p = Payer::up(&[
-        "--accounts",
-        "300",
-        "--customers",
-        "1",
-        "--health-delay-seconds",
-        "0.2",
-    ]);
-    let all: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
-    let customer = all
-        .iter()
-        .find_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
-        .map(|rest| rest.split('/').next().unwrap().to_string())
-        .unwrap();
+    let (p, customer) = one_big_customer();
     let under: Vec<String> = accounts_under(&p, &format!("Customers/{customer}"))
         .into_iter()
         .collect();

@@ -79,44 +79,31 @@ impl Emulators {
     /// the Parquet objects read back from moto's S3 and summed with pyarrow,
     /// none of the emulators' query code); `args` are its flags.
     pub fn cur_sums(&self, args: &[&str]) -> serde_json::Value {
-        let venv = std::env::var("COSTCARVE_TEST_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
-            });
-        let mut c = Command::new(venv.join("bin/python"));
-        c.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/harness/cur_sums.py"))
-            .args(args)
-            .env_remove("AWS_PROFILE");
-        for (k, v) in &self.env {
-            if k.starts_with("AWS_") {
-                c.env(k, v);
-            }
-        }
-        let out = c.output().expect("the test venv's python runs");
-        assert!(
-            out.status.success(),
-            "cur_sums {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/harness/cur_sums.py");
+        let mut all = vec![script.to_string_lossy().into_owned()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        self.python(&all, &format!("cur_sums {args:?}"))
     }
-}
 
-impl Emulators {
     /// Runs Python `code` with boto3 pointed at the emulators (the stock
     /// clients, as a user's script would use them) and returns what it
     /// prints, as JSON.
     pub fn boto3(&self, code: &str) -> serde_json::Value {
+        let code = format!("import boto3, json, sys\n{code}");
+        self.python(&["-c".to_string(), code], "boto3")
+    }
+
+    /// The test venv's python with `args`, pointed at the emulators; what
+    /// it prints, as JSON.
+    fn python(&self, args: &[String], what: &str) -> serde_json::Value {
         let venv = std::env::var("COSTCARVE_TEST_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|_| {
                 PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/costcarve/test-venv")
             });
         let mut c = Command::new(venv.join("bin/python"));
-        c.arg("-c")
-            .arg(format!("import boto3, json, sys\n{code}"))
-            .env_remove("AWS_PROFILE");
+        c.args(args).env_remove("AWS_PROFILE");
         for (k, v) in &self.env {
             if k.starts_with("AWS_") {
                 c.env(k, v);
@@ -125,17 +112,19 @@ impl Emulators {
         let out = c.output().expect("the test venv's python runs");
         assert!(
             out.status.success(),
-            "boto3: {}",
+            "{what}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
-                "boto3 printed no JSON ({e}): {}",
+                "{what} printed no JSON ({e}): {}",
                 String::from_utf8_lossy(&out.stdout)
             )
         })
     }
+}
 
+impl Emulators {
     /// SDK configuration for the billing emulator.
     pub async fn billing_config(&self) -> aws_config::SdkConfig {
         sdk_config(&self.env["COSTCARVE_EMU_BILLING_URL"]).await
