@@ -7,7 +7,7 @@
 //   E2E_SCREENSHOT_DIR.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { accountIds, cli, existsSync, round2, screenshot, startApp, tid } from './lib.mjs';
@@ -219,6 +219,24 @@ function viAccounts(name) {
   return [...(v.accounts || v.integration?.accounts || [])].map(String).sort();
 }
 
+/** The demo's organization file (the local workspace reads its organization from it). */
+const ORG_FILE = () => path.join(DEMO, 'organization.json');
+const readOrgFile = () => JSON.parse(readFileSync(ORG_FILE(), 'utf8'));
+
+/** The OUs directly below the top-level `Customers`, by name (from the organization file). */
+function customerUnits() {
+  const units = readOrgFile().units;
+  const root = units.find((u) => u.parent_id === null);
+  const customers = units.find((u) => u.parent_id === root.id && u.name === 'Customers');
+  assert.ok(customers, 'the demo organization has a Customers OU below the root');
+  return units.filter((u) => u.parent_id === customers.id);
+}
+
+/** Account ids at or below a unit path, per `accounts --json`. */
+function idsUnder(org, unitPath) {
+  return org.filter((a) => a.unit === unitPath || a.unit.startsWith(`${unitPath}/`)).map((a) => a.id).sort();
+}
+
 function firstOfMonth(d, monthsBack) {
   const x = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - monthsBack, 1));
   return x.toISOString().slice(0, 10);
@@ -269,6 +287,9 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       assert.equal(await browser.getTitle(), 'CostCarve');
       assert.ok(existsSync(path.join(DEMO, 'costcarve-workspace.json')), `the demo was not made in ${DEMO}`);
       assert.equal((await els('vi-row')).length, 0, 'a fresh home has no integrations');
+      // The empty screen of a new workspace offers one integration per customer OU.
+      assert.equal(await (await shown('import-from-ou')).getValue(), 'Customers', 'the offer defaults to the Customers OU');
+      await shown('import-from-ou-preview');
       appUp = true;
       await shot('integrations');
     });
@@ -565,6 +586,188 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
         `'${name}' is still listed, though the workspace no longer has it (the CLI lists none): the list was not refreshed after the delete`,
       );
       await shot('integrations-deleted');
+    });
+
+    // The workspace is empty again: the import, then rules and sync on what it made.
+    let customers = []; // the imported integrations: [{ name, path }]
+    let ruleName;
+
+    await step('import: one integration per customer OU, from the empty Integrations screen', async () => {
+      await goto('nav-integrations', 'vi-new');
+      await shown('vi-empty');
+      const units = customerUnits();
+      const wanted = units.map((u) => u.name).sort();
+      const org = organization();
+      await setValue('import-from-ou', 'Customers');
+      await click('import-from-ou-preview');
+      await shown('import-preview', { timeout: 2 * WAIT });
+      const previewRows = async () =>
+        browser.execute(
+          (sel) =>
+            [...document.querySelectorAll(sel)].map((r) => ({
+              name: r.dataset.name,
+              action: r.dataset.action,
+              accounts: Number(r.querySelector('[data-testid="import-accounts"]').textContent.trim()),
+              rules: r.querySelector('[data-testid="import-rules"]').textContent.trim(),
+            })),
+          tid('import-preview-row'),
+        );
+      let rows = [];
+      await until(async () => (rows = await previewRows()).length === wanted.length, `import-preview-row should list ${wanted.length} rows (the child OUs of Customers)`).catch(
+        (e) => {
+          throw new Error(`${e.message}; it lists ${JSON.stringify(rows)}`);
+        },
+      );
+      assert.deepEqual(rows.map((r) => r.name).sort(), wanted, 'one preview row per child OU of Customers');
+      for (const r of rows) {
+        const ids = idsUnder(org, `Customers/${r.name}`);
+        assert.equal(r.action, 'create', `${r.name} is to be created`);
+        assert.equal(r.accounts, ids.length, `${r.name}: the preview's account count is the accounts under Customers/${r.name}`);
+        assert.match(r.rules, new RegExp(`Customers/${r.name}`), `${r.name}'s rule names its OU: '${r.rules}'`);
+      }
+      await shot('import-preview');
+      assert.match(await text('import-run'), new RegExp(`Create ${wanted.length} integrations`));
+      await click('import-run');
+      // Per-row progress while it runs (a local create is quick: it may be done before a look).
+      const sawProgress = await isShown('import-progress');
+      await until(async () => (await els('import-result-row')).length === wanted.length, `import-result-row should list ${wanted.length} rows`, 4 * WAIT);
+      console.log(`import ran${sawProgress ? ', progress shown meanwhile' : ' (finished before progress was looked at)'}`);
+      const outcomes = await browser.execute(
+        (sel) => [...document.querySelectorAll(sel)].map((r) => [r.dataset.name, r.dataset.outcome]),
+        tid('import-result-row'),
+      );
+      for (const [n, outcome] of outcomes) assert.equal(outcome, 'created', `${n} says created`);
+      assert.match(await text('import-summary'), new RegExp(`^${wanted.length} created, 0 unchanged, 0 failed`));
+      await shot('import-result');
+      await click('import-close');
+      await until(async () => !(await isShown('import')), 'the import dialog did not close');
+      const listed = cli(['--workspace', DEMO, 'vi', 'list', '--json'], { json: true }).map((v) => v.name).sort();
+      assert.deepEqual(listed, wanted, 'the CLI lists one integration per customer OU');
+      for (const n of wanted) {
+        const ids = idsUnder(org, `Customers/${n}`);
+        assert.deepEqual(viAccounts(n), ids, `vi show '${n}': the accounts under Customers/${n}`);
+        await until(async () => (await rowCount(n).catch(() => null)) === ids.length, `the row of '${n}' should say ${ids.length} accounts`);
+        const rules = await (await (await row(n)).$(tid('vi-rules'))).getText();
+        assert.match(rules, new RegExp(`Customers/${n}`), `the row of '${n}' shows its rule in words: '${rules}'`);
+      }
+      assert.equal((await els('vi-row')).length, wanted.length, 'one row per customer');
+      customers = units.map((u) => ({ name: u.name, path: `Customers/${u.name}` })).sort((a, b) => a.name.localeCompare(b.name));
+      await shot('integrations-imported');
+    });
+
+    await step('picker: "include this OU and everything under it" makes a rule; the preview counts the accounts under it', async () => {
+      const org = organization();
+      const unitPathHere = 'Shared services';
+      const ids = idsUnder(org, unitPathHere);
+      assert.ok(ids.length > 0, `the demo has accounts under ${unitPathHere}`);
+      ruleName = 'Shared platform';
+      await goto('nav-integrations', 'vi-new');
+      await click('vi-new');
+      await shown('wizard');
+      await setValue('wizard-name', ruleName);
+      for (let i = 0; i < 3 && !(await isShown('picker-search')); i++) await click('wizard-next');
+      const unit = await browser.$(`${tid('picker-unit')}[data-path="${unitPathHere}"]`);
+      await unit.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-unit '${unitPathHere}'` });
+      const include = await unit.$(tid('picker-include-ou'));
+      assert.match(await include.getAttribute('aria-label'), /Include this OU and everything under it/);
+      await include.click();
+      const chip = await browser.$(`${tid('rule-chip')}[data-kind="ou"][data-value="${unitPathHere}"]`);
+      await chip.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no rule chip for OU ${unitPathHere}` });
+      const previewCount = async () => {
+        const e = await browser.$(tid('rules-preview-count'));
+        return (await e.isDisplayed().catch(() => false)) ? Number(await e.getAttribute('data-count')) : null;
+      };
+      await until(async () => (await previewCount()) === ids.length, `rules-preview-count should say ${ids.length} (the accounts under ${unitPathHere})`);
+      assert.match(await text('rules-preview-count'), new RegExp(`^${ids.length} accounts?$`));
+      // The accounts the rule names show as included, not checkable one by one.
+      await setValue('picker-search', ids[0]);
+      const acc = await browser.$(`${tid('picker-account')}[data-id="${ids[0]}"]`);
+      await acc.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-account ${ids[0]}` });
+      assert.equal(await acc.getAttribute('data-state'), 'included');
+      assert.equal(await (await acc.$('input[type="checkbox"]')).isEnabled(), false, 'an included account is not ticked by hand');
+      // A tag rule naming accounts another integration holds: left out, with the reason.
+      const tagged = org.filter((a) => a.tags?.customer === 'acme-retail');
+      assert.ok(tagged.length > 0, 'the demo tags Acme Retail accounts customer=acme-retail');
+      await setValue('picker-search', tagged[0].id);
+      const tag = await browser.$(`${tid('picker-account')}[data-id="${tagged[0].id}"] ${tid('picker-tag')}[data-tag="customer=acme-retail"]`);
+      await tag.waitForClickable({ timeout: WAIT, timeoutMsg: 'no tag chip customer=acme-retail on an Acme account' });
+      await tag.click();
+      await (await browser.$(`${tid('rule-chip')}[data-kind="tag"][data-value="customer=acme-retail"]`)).waitForDisplayed({ timeout: WAIT });
+      const holders = organization().filter((a) => a.tags?.customer === 'acme-retail');
+      await until(async () => (await els('left-out-row')).length === holders.length, `left-out-row should list the ${holders.length} accounts tagged customer=acme-retail`);
+      const leftOut = await browser.execute((sel) => [...document.querySelectorAll(sel)].map((r) => [r.dataset.id, r.textContent]), tid('left-out-row'));
+      for (const a of holders) {
+        const hit = leftOut.find(([id]) => id === a.id);
+        assert.ok(hit, `${a.id} is listed as left out`);
+        for (const vi of a.integrations) assert.ok(hit[1].includes(vi), `${a.id}'s reason names ${vi} (the CLI's holder): '${hit[1]}'`);
+      }
+      assert.equal(await previewCount(), ids.length, 'the count is still the accounts under the OU');
+      await setValue('picker-search', '');
+      await shot('picker-rules');
+      await (await browser.$(`${tid('rule-chip')}[data-kind="tag"] ${tid('rule-chip-remove')}`)).click();
+      await until(async () => (await els('left-out-row')).length === 0, 'removing the tag rule drops the left-out accounts');
+      // Review and create: the SQL names the OU's accounts; the CLI keeps the rule.
+      for (let i = 0; i < 3 && !(await isShown('review-sql')); i++) await click('wizard-next');
+      assert.deepEqual(accountIds(await text('review-sql')), ids, 'the review SQL names the accounts under the OU');
+      assert.match(await text('review-rules'), new RegExp(unitPathHere));
+      await click('wizard-create');
+      await shown('wizard-done', { timeout: 60_000 });
+      await click('wizard-cancel');
+      await until(async () => !(await isShown('wizard')), 'the wizard did not close');
+      const v = cli(['--workspace', DEMO, 'vi', 'show', ruleName, '--json'], { json: true });
+      assert.deepEqual(viAccounts(ruleName), ids, `vi show '${ruleName}': the accounts under ${unitPathHere}`);
+      assert.ok(JSON.stringify(v.rules ?? v).includes(unitPathHere), `the CLI keeps the OU rule: ${JSON.stringify(v.rules)}`);
+      await until(async () => (await rowCount(ruleName).catch(() => null)) === ids.length, `the row of '${ruleName}' should say ${ids.length} accounts`);
+    });
+
+    await step('sync: an account moved between two customer OUs; Refresh says 2 integrations are out of date; Apply; the CLI agrees', async () => {
+      assert.ok(customers.length >= 2, 'the import made two customers or more');
+      const [from, to] = customers;
+      const file = readOrgFile();
+      const unitOf = (p) => {
+        const byId = new Map(file.units.map((u) => [u.id, u]));
+        const pathOf = (u) => (u.parent_id === null ? '' : [pathOf(byId.get(u.parent_id)), u.name].filter(Boolean).join('/'));
+        return file.units.find((u) => pathOf(u) === p);
+      };
+      const fromIds = viAccounts(from.name);
+      const moved = fromIds[0];
+      const target = unitOf(`${to.path}/prod`) ?? unitOf(to.path);
+      assert.ok(target, `no unit ${to.path}/prod in the organization file`);
+      const account = file.accounts.find((a) => a.id === moved);
+      assert.ok(account, `${moved} is in the organization file`);
+      console.log(`moving ${moved} (${account.name}) from ${from.path} to ${to.path}`);
+      account.parent_id = target.id;
+      writeFileSync(ORG_FILE(), JSON.stringify(file, null, 2));
+      const org = organization();
+      assert.equal(org.find((a) => a.id === moved).unit.startsWith(to.path), true, 'the CLI sees the account in its new OU');
+      await goto('nav-integrations', 'vi-new');
+      await click('vi-reload');
+      await shown('sync-banner', { timeout: 2 * WAIT });
+      assert.equal(await text('sync-title'), '2 integrations out of date');
+      const fromRow = await browser.$(`${tid('sync-row')}[data-name="${from.name}"]`);
+      const toRow = await browser.$(`${tid('sync-row')}[data-name="${to.name}"]`);
+      assert.ok(await fromRow.isDisplayed(), `the banner lists ${from.name}`);
+      assert.ok(await toRow.isDisplayed(), `the banner lists ${to.name}`);
+      const removedText = await (await fromRow.$(`${tid('sync-removed')}[data-id="${moved}"]`)).getText();
+      assert.ok(removedText.includes(moved) && removedText.includes(account.name), `${from.name} drops ${moved} (${account.name}): '${removedText}'`);
+      const addedText = await (await toRow.$(`${tid('sync-added')}[data-id="${moved}"]`)).getText();
+      assert.ok(addedText.includes(moved) && addedText.includes(account.name), `${to.name} gains ${moved} (${account.name}): '${addedText}'`);
+      await shot('sync-banner');
+      await click('sync-apply');
+      await shown('sync-done', { timeout: 2 * WAIT });
+      assert.equal(await (await el('sync-done')).getAttribute('data-failed'), '0', await text('sync-done'));
+      assert.ok(!(await isShown('sync-banner')), 'the banner is gone once applied');
+      const nowFrom = viAccounts(from.name);
+      const nowTo = viAccounts(to.name);
+      assert.ok(!nowFrom.includes(moved), `vi show '${from.name}' no longer has ${moved}`);
+      assert.ok(nowTo.includes(moved), `vi show '${to.name}' has ${moved}`);
+      assert.deepEqual(nowFrom, idsUnder(org, from.path), `vi show '${from.name}': the accounts under ${from.path} now`);
+      assert.deepEqual(nowTo, idsUnder(org, to.path), `vi show '${to.name}': the accounts under ${to.path} now`);
+      await until(async () => (await rowCount(from.name)) === nowFrom.length && (await rowCount(to.name)) === nowTo.length, 'the list shows the synced counts');
+      // Refresh again: nothing out of date.
+      await click('vi-reload');
+      await shown('sync-ok', { timeout: 2 * WAIT });
+      await shot('sync-applied');
     });
   } finally {
     if (browser) await browser.deleteSession().catch(() => {});
