@@ -593,12 +593,18 @@ impl BillingViews {
             .ok_or_else(|| AwsError::NotFound {
                 what: format!("billing view {arn}"),
             })?;
-        let parts: Vec<BillingView> =
-            futures::future::try_join_all(main.source_views.iter().map(|s| self.get(s)))
-                .await?
-                .into_iter()
-                .flatten()
-                .collect();
+        let read =
+            futures::future::try_join_all(main.source_views.iter().map(|s| self.get(s))).await?;
+        // A source view deleted outside CostCarve is let go (its accounts
+        // are placed again below).
+        let missing: Vec<String> = main
+            .source_views
+            .iter()
+            .zip(&read)
+            .filter(|(_, v)| v.is_none())
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        let parts: Vec<BillingView> = read.into_iter().flatten().collect();
         // Keep each source view's accounts that stay; fill the room left
         // with the new ones; open source views only when all are full.
         let want: BTreeSet<String> = vi.accounts.iter().map(ToString::to_string).collect();
@@ -619,6 +625,17 @@ impl BillingViews {
             plan.push((None, chunk.iter().cloned().collect()));
         }
         self.update_view(arn, vi, false).await?;
+        if !missing.is_empty() {
+            // Let go first: a view with a missing source stays unhealthy.
+            self.client
+                .disassociate_source_views()
+                .arn(arn)
+                .set_source_views(Some(missing))
+                .send()
+                .await
+                .map_err(|e| classify(&format!("billing view {arn}"), e))?;
+            self.wait_healthy(arn, first_pause, timeout).await?;
+        }
         let ids = |set: &BTreeSet<String>| -> BTreeSet<AccountId> {
             set.iter().filter_map(|a| a.parse().ok()).collect()
         };

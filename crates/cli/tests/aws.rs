@@ -2748,6 +2748,21 @@ async fn an_aggregate_view_is_made_whole_or_not_at_all_and_its_source_views_drif
     assert_eq!(union(&views), under);
     assert_eq!(show(&p, "Big")["status"]["state"], "healthy");
 
+    // A source view deleted outside CostCarve: the integration needs
+    // repair, and repair makes its accounts whole again.
+    let part = views.iter().find(|v| v["arn"] != arn.as_str()).unwrap();
+    p.emu.boto3(&format!(
+        "boto3.client('billing').delete_billing_view(arn={:?}, force=True)\nprint('null')",
+        part["arn"].as_str().unwrap()
+    ));
+    let shown = show(&p, "Big");
+    assert_ne!(shown["status"]["state"], "healthy", "{shown}");
+    p.cc(&["vi", "repair", "Big"]);
+    let views = views_of(&p, &id);
+    assert_eq!(union(&views), under);
+    assert!(views.iter().all(|v| v["health"] == "HEALTHY"), "{views:?}");
+    assert_eq!(show(&p, "Big")["status"]["state"], "healthy");
+
     // Going back under 200 fails at the new single view: the aggregate
     // stands as it was, with the same ARN, and nothing else is left.
     let removed: Vec<String> = under.iter().take(under.len() - 150).cloned().collect();
