@@ -18,6 +18,7 @@ import argparse
 import base64
 import copy
 import datetime as _dt
+import fnmatch
 import hashlib
 import json
 import os
@@ -303,6 +304,51 @@ def access_denied(account: str, operation: str, resource: str, why: str = "") ->
         f"billing:{operation} on resource: {resource}"
     )
     return ApiError("AccessDeniedException", msg + (f" ({why})" if why else ""))
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants_account(principal, account: str) -> bool:
+    """Whether a statement's Principal names `account` (any identity in it:
+    the emulator's callers are accounts). Service principals name no account."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    identity = re.compile(rf"arn:aws[a-z-]*:iam::{account}:(root|role/.+|user/.+)")
+    return any(value in ("*", account) or (isinstance(value, str) and identity.fullmatch(value))
+               for value in _listed(principal.get("AWS", [])))
+
+
+def policy_grants(policy: str | None, account: str, action: str, resource: str) -> bool:
+    """Whether a resource policy (a JSON string) lets `account` do `action` on
+    `resource`: an Allow statement names it (Principal, Action, Resource; `*`
+    patterns) and no Deny statement does. Statements with a Condition (RAM's
+    organization / OU shares) or NotPrincipal / NotAction / NotResource are
+    not evaluated: they neither grant nor deny."""
+    try:
+        doc = json.loads(policy) if policy else None
+    except ValueError:
+        return False
+    statements = _listed(doc.get("Statement", [])) if isinstance(doc, dict) else []
+    allowed = False
+    for st in statements:
+        if not isinstance(st, dict) or {"Condition", "NotPrincipal", "NotAction", "NotResource"} & set(st):
+            continue
+        if not _grants_account(st.get("Principal"), account):
+            continue
+        if not any(isinstance(a, str) and fnmatch.fnmatchcase(action.lower(), a.lower())
+                   for a in _listed(st.get("Action", []))):
+            continue
+        if "Resource" in st and not any(isinstance(r, str) and fnmatch.fnmatchcase(resource, r)
+                                        for r in _listed(st["Resource"])):
+            continue
+        if st.get("Effect") == "Deny":
+            return False
+        allowed = allowed or st.get("Effect") == "Allow"
+    return allowed
 
 
 # ----------------------------------------------------------------------- validation
@@ -702,8 +748,10 @@ class Emulator:
         if owner is not None and arn == self.primary_arn(owner):
             self.ensure_primary(owner)
         view = self.views.get(arn)
-        if owner != account and view is not None and view.policy is None:
-            raise access_denied(account, operation, arn, "the view belongs to another account")
+        granted = view is not None and policy_grants(view.policy, account, f"billing:{operation}", arn)
+        if owner != account and view is not None and not granted:
+            raise access_denied(account, operation, arn, "the view belongs to another account and its resource "
+                                "policy does not grant this")
         if view is None:
             raise not_found(arn)
         return view

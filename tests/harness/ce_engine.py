@@ -9,8 +9,9 @@ the same rows), through a billing view resolved with the billing emulator.
   likewise); a custom view applies its `dataFilterExpression` (LINKED_ACCOUNT
   values, tags, cost categories, time range) over the union of its source
   views; an unknown ARN -> ResourceNotFoundException, a view that is not
-  HEALTHY -> BillingViewHealthStatusException, another account's view without
-  a resource policy -> AccessDeniedException.
+  HEALTHY -> BillingViewHealthStatusException, another account's view whose
+  resource policy does not grant the caller `billing:GetBillingViewData` (RAM
+  writes it for a share's principals) -> AccessDeniedException.
 - Metrics -> CUR columns (`METRICS`), buckets on `line_item_usage_start_date`
   (DAILY, MONTHLY; the first/last bucket cut to the period), at most 2 GroupBy
   (DIMENSION: `DIMENSIONS`; TAG k -> `resource_tags['user_' || k]`, keys
@@ -33,6 +34,7 @@ import urllib.request
 from typing import Any
 
 import athena_engine
+from billing_emulator import policy_grants  # stdlib only; the same reading of a policy
 
 CUR_TABLE = "awsdatacatalog.{db}.{table}"
 
@@ -327,7 +329,8 @@ def view_filter(arn: str | None, caller: str, cfg: dict[str, Any]) -> Sql:
     view = views.get(arn)
     if view is None:
         raise CeError("ResourceNotFoundException", f"Billing view {arn} not found", ResourceName=arn)
-    if view.get("ownerAccountId") != caller and not view.get("policy"):
+    if view.get("ownerAccountId") != caller and not policy_grants(view.get("policy"), caller,
+                                                                  "billing:GetBillingViewData", arn):
         raise CeError("AccessDeniedException",
                       f"User: arn:aws:iam::{caller}:root is not authorized to perform: ce:GetCostAndUsage on "
                       f"resource: {arn}")

@@ -13,6 +13,8 @@ everything here is reached over HTTP by unchanged SDK clients:
   is validated and answered from a queue of canned results or a default.
 - Organizations: pages of at most 20 (also ListAccounts' default page) and
   MaxResults outside 1..20 refused, as AWS does.
+- RAM (ram_emulator.py): resource shares of billing views with their
+  principals, reflected in the billing emulator's resource policies; faults.
 
 Control endpoints (same port as moto, JSON, no auth) under /moto-api/costcarve/;
 README.md ("moto patches") lists them. POST /moto-api/reset clears their state too.
@@ -43,6 +45,7 @@ from moto.s3.models import s3_backends
 
 import athena_engine  # beside this file
 import ce_engine
+import ram_emulator
 
 CONTROL_PREFIX = "/moto-api/costcarve"
 
@@ -244,6 +247,44 @@ def _delete_forecast_results(request: Any) -> tuple[int, Any]:
     return 200, {"queued": 0}
 
 
+def _post_ram_faults(request: Any) -> tuple[int, Any]:
+    body = _body(request)
+    items = body["faults"] if isinstance(body, dict) and "faults" in body else [body]
+    if not isinstance(items, list):
+        raise ValueError("'faults' must be a list")
+    faults = [ram_emulator.RamFault.from_json(item) for item in items]  # all valid, or none registered
+    with ram_emulator.STORE.lock:
+        ram_emulator.STORE.faults.extend(faults)
+    return 201, {"faults": [f.to_json() for f in faults]}
+
+
+def _get_ram_faults(request: Any) -> tuple[int, Any]:
+    with ram_emulator.STORE.lock:
+        return 200, {"faults": [f.to_json() for f in ram_emulator.STORE.faults]}
+
+
+def _delete_ram_faults(request: Any) -> tuple[int, Any]:
+    with ram_emulator.STORE.lock:
+        ram_emulator.STORE.faults.clear()
+    return 200, {"faults": []}
+
+
+def _get_ram_requests(request: Any) -> tuple[int, Any]:
+    with ram_emulator.STORE.lock:
+        return 200, list(ram_emulator.STORE.requests)
+
+
+def _delete_ram_requests(request: Any) -> tuple[int, Any]:
+    with ram_emulator.STORE.lock:
+        ram_emulator.STORE.requests.clear()
+    return 200, []
+
+
+def _get_ram_state(request: Any) -> tuple[int, Any]:
+    ram_emulator.STORE.settle()
+    return 200, ram_emulator.STORE.state()
+
+
 CONTROL_ROUTES = {
     "athena-faults": {"GET": _get_athena_faults, "POST": _post_athena_faults, "DELETE": _delete_athena_faults},
     "ce-requests": {"GET": _get_ce_requests, "DELETE": _delete_ce_requests},
@@ -251,6 +292,11 @@ CONTROL_ROUTES = {
     "ce-forecast-results": {"POST": _post_forecast_results, "DELETE": _delete_forecast_results},
     "ce-config": {"GET": lambda request: (200, ce_engine.CONFIG.get()),
                   "POST": lambda request: (200, ce_engine.CONFIG.update(_body(request)))},
+    "ram-faults": {"GET": _get_ram_faults, "POST": _post_ram_faults, "DELETE": _delete_ram_faults},
+    "ram-requests": {"GET": _get_ram_requests, "DELETE": _delete_ram_requests},
+    "ram-state": {"GET": _get_ram_state},
+    "ram-config": {"GET": lambda request: (200, ram_emulator.CONFIG.get()),
+                   "POST": lambda request: (200, ram_emulator.CONFIG.update(_body(request)))},
 }
 
 
@@ -658,6 +704,7 @@ _original_reset = MotoAPIBackend.reset
 def _reset(self: MotoAPIBackend) -> None:
     _original_reset(self)
     CONTROLS.clear()
+    ram_emulator.STORE.clear()  # its config, like ce-config, survives
 
 
 def install() -> None:
@@ -670,6 +717,8 @@ def install() -> None:
     AthenaBackend.get_query_results = _get_query_results
     AthenaResponse.get_query_execution = _get_query_execution_response
     AthenaResponse.get_query_results = _get_query_results_response
+
+    ram_emulator.install()
 
     CostExplorerResponse.call_action = _ce_call_action
     CostExplorerResponse.get_cost_forecast = _get_cost_forecast
