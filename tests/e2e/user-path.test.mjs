@@ -598,6 +598,32 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       const units = customerUnits();
       const wanted = units.map((u) => u.name).sort();
       const org = organization();
+      // A bad CSV first: the message names every bad row, as the CLI's does, and nothing is made.
+      const badCsv = 'name,ous,tags\nGood One,Shared services,\nBad OU,Customers/Nowhere,\nBad tag,,envprod\n';
+      const badFile = path.join(SAVE_DIR, 'bad-import.csv');
+      writeFileSync(badFile, badCsv);
+      let cliSays = '';
+      try {
+        cli(['--workspace', DEMO, 'vi', 'import', badFile]);
+      } catch (e) {
+        cliSays = e.message;
+      }
+      const badRows = cliSays.match(/line \d+ \([^)]*\)/g) ?? [];
+      assert.equal(badRows.length, 2, `the CLI refuses the file naming its two bad rows: ${cliSays}`);
+      await click('vi-import');
+      await shown('import');
+      await setValue('import-csv', badCsv);
+      await click('import-csv-preview');
+      const inDialog = await browser.$(`${tid('import')} ${tid('error-message')}`);
+      await inDialog.waitForDisplayed({ timeout: WAIT, timeoutMsg: 'the import dialog shows no error for a bad CSV' });
+      const says = await inDialog.getText();
+      for (const r of badRows) assert.ok(says.includes(r), `the app's message names ${r} as the CLI does: '${says}'`);
+      assert.equal((await els('import-preview-row')).length, 0, 'no preview for a bad file');
+      await shot('import-bad-csv');
+      await click('import-cancel');
+      await until(async () => !(await isShown('import')), 'the import dialog did not close');
+      assert.deepEqual(cli(['--workspace', DEMO, 'vi', 'list', '--json'], { json: true }), [], 'a bad file makes nothing');
+      await shown('vi-empty');
       await setValue('import-from-ou', 'Customers');
       await click('import-from-ou-preview');
       await shown('import-preview', { timeout: 2 * WAIT });

@@ -27,7 +27,8 @@ import type {
 
 type Args = Record<string, unknown>;
 
-const params = new URLSearchParams(location.search);
+// (No `location` under vitest, which drives `handle` directly.)
+const params = new URLSearchParams(globalThis.location?.search ?? "");
 const ACCOUNTS = Math.max(1, Number(params.get("accounts") ?? "60") || 60);
 const AWS = params.get("kind") === "aws";
 
@@ -288,7 +289,8 @@ function chart(req: ChartRequest): ChartView {
   };
 }
 
-async function handle(cmd: string, a: Args): Promise<unknown> {
+/** One command, as the app's IPC would call it (exported for the mock's own tests). */
+export async function handle(cmd: string, a: Args): Promise<unknown> {
   switch (cmd) {
     case "workspace":
       await sleep(300);
