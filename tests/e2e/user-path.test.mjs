@@ -797,6 +797,34 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       await shown('sync-ok', { timeout: 2 * WAIT });
       await shot('sync-applied');
     });
+
+    await step('edit rules: exclude one account the OU rule includes; the diff shows it; the CLI keeps the exclusion', async () => {
+      const before = viAccounts(ruleName);
+      const dropped = before[0];
+      await goto('nav-integrations', 'vi-new');
+      await clickInRow(ruleName, 'vi-edit');
+      await shown('picker-search');
+      await (await browser.$(`${tid('rule-chip')}[data-kind="ou"]`)).waitForDisplayed({ timeout: WAIT, timeoutMsg: 'the edit shows the integration\'s OU rule as a chip' });
+      await until(async () => Number(await (await el('rules-preview-count')).getAttribute('data-count').catch(() => -1)) === before.length, `rules-preview-count should start at ${before.length}`);
+      assert.ok(await (await el('edit-save')).getAttribute('disabled') !== null, 'nothing to save before a change');
+      await setValue('picker-search', dropped);
+      const acc = await browser.$(`${tid('picker-account')}[data-id="${dropped}"]`);
+      await acc.waitForDisplayed({ timeout: WAIT, timeoutMsg: `no picker-account ${dropped}` });
+      assert.equal(await acc.getAttribute('data-state'), 'included');
+      await (await acc.$(tid('picker-exclude'))).click();
+      await (await browser.$(`${tid('rule-chip')}[data-kind="exclude"][data-value="${dropped}"]`)).waitForDisplayed({ timeout: WAIT, timeoutMsg: 'no exclusion chip' });
+      await until(async () => Number(await (await el('rules-preview-count')).getAttribute('data-count').catch(() => -1)) === before.length - 1, `rules-preview-count should say ${before.length - 1}`);
+      await until(async () => JSON.stringify(accountIds(await allText('diff-removed'))) === JSON.stringify([dropped]), `diff-removed should list ${dropped}`);
+      assert.deepEqual(accountIds(await allText('diff-added')), [], 'nothing added');
+      await setValue('picker-search', '');
+      await shot('edit-rules-exclude');
+      await click('edit-save');
+      await until(async () => (await rowCount(ruleName).catch(() => null)) === before.length - 1, `the row should say ${before.length - 1} accounts`);
+      const v = cli(['--workspace', DEMO, 'vi', 'show', ruleName, '--json'], { json: true });
+      assert.deepEqual(viAccounts(ruleName), before.filter((id) => id !== dropped), 'vi show: the account is gone');
+      assert.deepEqual(v.rules.exclude, [dropped], `vi show keeps the exclusion: ${JSON.stringify(v.rules)}`);
+      assert.ok(v.rules.units.length === 1, `and the OU rule: ${JSON.stringify(v.rules)}`);
+    });
   } finally {
     if (browser) await browser.deleteSession().catch(() => {});
     console.log(`screenshots (${shotsTaken.length}) in ${SHOTS}`);

@@ -38,6 +38,11 @@ export const commands = {
 	runImport: (source: ImportSource_Deserialize) => typedError<ImportOutcomeRow_Serialize[], IpcError>(__TAURI_INVOKE("run_import", { source })),
 	/**  The rows of the import under way finished so far. */
 	importProgress: () => __TAURI_INVOKE<ImportProgress_Serialize>("import_progress"),
+	/**
+	 *  Shares an integration's billing view with some of its own accounts
+	 *  (`add`), or stops sharing it with them.
+	 */
+	shareIntegration: (name: string, accounts: string[], add: boolean) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("share_integration", { name, accounts, add })),
 	/**  Deletes an integration. */
 	deleteIntegration: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("delete_integration", { name })),
 	/**  Repairs an integration (AWS). */
@@ -541,6 +546,8 @@ export type IntegrationRow_Deserialize = {
 	rules: RulesForm,
 	/**  The rules in words (`OU Customers/Acme and below`, `tag env=prod`). */
 	rules_text: string[],
+	/**  The customer accounts its billing view is shared with (AWS). */
+	shared_with: string[],
 };
 
 /**  An integration in the list. */
@@ -567,6 +574,8 @@ export type IntegrationRow_Serialize = {
 	rules: RulesForm,
 	/**  The rules in words (`OU Customers/Acme and below`, `tag env=prod`). */
 	rules_text: string[],
+	/**  The customer accounts its billing view is shared with (AWS). */
+	shared_with: string[],
 };
 
 /**
@@ -658,7 +667,10 @@ export type OrgView_Serialize = {
 
 /**  One part of an integration and whether it is what CostCarve makes. */
 export type Part = {
-	/**  `athena_view`, `billing_view`, `secret`, `saved_definition`, `view`. */
+	/**
+	 *  `athena_view`, `billing_view`, `secret`, `resource_share`,
+	 *  `saved_definition`, `view`.
+	 */
 	part: string,
 	/**  Its name or ARN. */
 	name: string,

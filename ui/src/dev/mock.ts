@@ -236,6 +236,7 @@ function row(name: string, accounts: string[], prev?: IntegrationRow): Integrati
     updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     rules: idsRules(accounts),
     rules_text: describeRules(idsRules(accounts)),
+    shared_with: [],
   };
 }
 
