@@ -192,6 +192,19 @@ fn import_progress(session: State<'_, Session>) -> ImportProgress {
     session.import_progress()
 }
 
+/// Shares an integration's billing view with some of its own accounts
+/// (`add`), or stops sharing it with them.
+#[tauri::command]
+#[specta::specta]
+async fn share_integration(
+    session: State<'_, Session>,
+    name: String,
+    accounts: Vec<String>,
+    add: bool,
+) -> Reply<IntegrationRow> {
+    reply(session.share_integration(&name, &accounts, add).await)
+}
+
 /// Deletes an integration.
 #[tauri::command]
 #[specta::specta]
@@ -362,6 +375,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         import_preview,
         run_import,
         import_progress,
+        share_integration,
         delete_integration,
         repair_integration,
         verify_requests,

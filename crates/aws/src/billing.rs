@@ -111,6 +111,23 @@ pub const TAG_RULES_PREFIX: &str = "costcarve-rules-";
 pub const MAX_RULE_TAGS: usize = 150;
 const TAG_VALUE_LEN: usize = 256;
 
+/// Tag recording the accounts an integration's view is shared with
+/// (through its resource share), space-separated: what drift is judged by.
+pub const TAG_SHARED_WITH: &str = "costcarve-shared-with";
+/// Most accounts one view is shared with (what one tag value holds).
+pub const MAX_SHARED: usize = 19;
+
+/// The accounts [`TAG_SHARED_WITH`] records.
+pub fn shared_from_tags(tags: &BTreeMap<String, String>) -> BTreeSet<AccountId> {
+    tags.get(TAG_SHARED_WITH)
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|a| a.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The tags recording `vi`'s rules; none for a hand-kept list of ids (its
 /// accounts, read from the filter, are its rules).
 pub fn rules_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsError> {
@@ -761,6 +778,34 @@ impl BillingViews {
                 .await
                 .map_err(|e| classify(&what(), e))?;
         }
+        Ok(())
+    }
+
+    /// Records the accounts the view at `arn` is shared with.
+    pub async fn put_shared(
+        &self,
+        arn: &str,
+        accounts: &BTreeSet<AccountId>,
+    ) -> Result<(), AwsError> {
+        let what = format!("the sharing recorded on billing view {arn}");
+        if accounts.is_empty() {
+            self.client
+                .untag_resource()
+                .resource_arn(arn)
+                .resource_tag_keys(TAG_SHARED_WITH)
+                .send()
+                .await
+                .map_err(|e| classify(&what, e))?;
+            return Ok(());
+        }
+        let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .resource_tags(tag(TAG_SHARED_WITH, &ids.join(" "))?)
+            .send()
+            .await
+            .map_err(|e| classify(&what, e))?;
         Ok(())
     }
 

@@ -84,9 +84,11 @@ where
             _ => "no message".into(),
         });
     match code.as_str() {
-        "ResourceNotFoundException" | "EntityNotFoundException" | "NoSuchKey" | "NoSuchBucket" => {
-            AwsError::NotFound { what: what.into() }
-        }
+        "ResourceNotFoundException"
+        | "EntityNotFoundException"
+        | "NoSuchKey"
+        | "NoSuchBucket"
+        | "UnknownResourceException" => AwsError::NotFound { what: what.into() },
         "ValidationException" | "InvalidRequestException" | "InvalidInputException" => {
             AwsError::Invalid(format!("{what}: {message}"))
         }

@@ -3,7 +3,8 @@
 //! errors classified into [`AwsError`]: connections and their secrets in the
 //! OS keyring, the prerequisites check, organization discovery, billing
 //! views, Athena views and queries, Cost Explorer through a billing view,
-//! and [`AwsWorkspace`], which puts them together for one payer.
+//! resource shares of billing views (RAM), and [`AwsWorkspace`], which puts
+//! them together for one payer.
 #![deny(missing_docs)]
 
 pub mod athena;
@@ -16,6 +17,7 @@ mod error;
 pub mod org;
 pub mod prereqs;
 pub mod provision;
+pub mod ram;
 pub mod secrets;
 pub mod state;
 pub mod workspace;

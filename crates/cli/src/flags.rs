@@ -229,6 +229,24 @@ pub(crate) enum ViCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Share the integration's billing view with some of its own accounts
+    /// (a customer's own AWS accounts then see exactly its costs in their
+    /// Cost Explorer), through one AWS RAM resource share; AWS only.
+    Share {
+        /// The integration.
+        name: String,
+        /// Comma-separated account ids, each a member of the integration.
+        #[arg(long = "with", value_name = "IDS")]
+        with: String,
+    },
+    /// Stop sharing the integration's billing view with these accounts.
+    Unshare {
+        /// The integration.
+        name: String,
+        /// Comma-separated account ids.
+        #[arg(long = "with", value_name = "IDS")]
+        with: String,
+    },
     /// Delete an integration and its view.
     Delete {
         /// The integration.

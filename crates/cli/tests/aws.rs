@@ -2638,6 +2638,11 @@ async fn a_customer_of_450_accounts_is_one_aggregate_view_over_source_views() {
     let (report, _) = p.verify("Big", 0);
     assert_eq!(report["ok"], true, "{report}");
 
+    // Shared with one of its accounts: the share holds the aggregate view.
+    let customer_account = want.iter().last().unwrap().clone();
+    p.cc(&["vi", "share", "Big", "--with", &customer_account]);
+    assert_eq!(shares_outside(&p)[0]["resources"], json!([arn]));
+
     // 260 fewer: back to one view filtering the 190.
     let removed: Vec<String> = want.iter().take(260).cloned().collect();
     p.cc(&["vi", "update", "Big", "--remove", &removed.join(",")]);
@@ -2650,6 +2655,10 @@ async fn a_customer_of_450_accounts_is_one_aggregate_view_over_source_views() {
         format!("arn:aws:billing::{PAYER}:billingview/primary")
     );
     assert_eq!(show(&p, "Big")["billing_view_arn"], views[0]["arn"]);
+    // The share now holds the new view, for the same account.
+    let shares = shares_outside(&p);
+    assert_eq!(shares[0]["resources"], json!([views[0]["arn"]]));
+    assert_eq!(shares[0]["principals"], json!([customer_account]));
     // The 201st account makes it an aggregate again.
     let back: Vec<String> = removed.iter().take(11).cloned().collect();
     p.cc(&["vi", "update", "Big", "--add", &back.join(",")]);
@@ -2855,4 +2864,156 @@ async fn a_crash_during_an_import_or_a_change_of_layout_is_undone_or_finished() 
     assert_eq!(union, want);
     assert_eq!(accounts_in(&p.glue_views().await[0].1), want);
     assert_eq!(show(&p, "Big")["status"]["state"], "healthy");
+}
+
+/// Every active resource share of the payer, read from outside with boto3's
+/// stock `ram` client, and the resource policy of each view it shares.
+fn shares_outside(p: &Payer) -> Vec<Value> {
+    let out = p.emu.boto3(
+        r#"
+r = boto3.client('ram', region_name='us-east-1')
+b = boto3.client('billing')
+out = []
+for s in r.get_resource_shares(resourceOwner='SELF', resourceShareStatus='ACTIVE')['resourceShares']:
+    arn = s['resourceShareArn']
+    res = [x['arn'] for x in r.list_resources(resourceOwner='SELF', resourceShareArns=[arn])['resources']]
+    who = [x['id'] for x in r.list_principals(resourceOwner='SELF', resourceShareArns=[arn])['principals']]
+    policies = [b.get_resource_policy(resourceArn=v).get('policy') for v in res]
+    out.append({'arn': arn, 'tags': {t['key']: t['value'] for t in s.get('tags', [])},
+                'external': s['allowExternalPrincipals'], 'resources': res, 'principals': sorted(who),
+                'policies': policies})
+print(json.dumps(out))
+"#,
+    );
+    out.as_array().unwrap().clone()
+}
+
+fn ram_outside(p: &Payer, call: &str) {
+    p.emu.boto3(&format!(
+        "r = boto3.client('ram', region_name='us-east-1')\n{call}\nprint('null')"
+    ));
+}
+
+#[tokio::test]
+async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_integration() {
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.2"]);
+    let (acme, id) = create(&p, "Acme", 0, 3).await;
+    let accounts: Vec<Value> = serde_json::from_str(&p.cc(&["accounts", "--json"]).0).unwrap();
+    let globex = p.customer_accounts(&customer_of(&accounts, 1));
+    let arn = show(&p, "Acme")["billing_view_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Another customer's account: refused, nothing shared.
+    let err = p.fails(&["vi", "share", "Acme", "--with", &globex[0]], 2);
+    assert!(err.contains("not in 'Acme'"), "{err}");
+    assert!(shares_outside(&p).is_empty());
+
+    // One share, holding the view and the member; the view's policy names
+    // exactly that member.
+    let (out, _) = p.cc(&["vi", "share", "Acme", "--with", &acme[0]]);
+    assert!(
+        out.contains(&format!("'Acme' is shared with {}", acme[0])),
+        "{out}"
+    );
+    let shares = shares_outside(&p);
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    let share = &shares[0];
+    assert_eq!(share["tags"]["costcarve-integration-id"], id.as_str());
+    assert_eq!(share["external"], false);
+    assert_eq!(share["resources"], json!([arn]));
+    assert_eq!(share["principals"], json!([acme[0]]));
+    let policy = share["policies"][0].as_str().unwrap();
+    assert!(
+        policy.contains(&format!("arn:aws:iam::{}:root", acme[0])),
+        "{policy}"
+    );
+    for other in acme[1..].iter().chain(&globex) {
+        assert!(!policy.contains(other.as_str()), "{policy}");
+    }
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["shared_with"], json!([acme[0]]));
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+    let share_part = |report: &Value| {
+        check(report, "definitions")["evidence"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["part"] == "resource_share")
+            .cloned()
+            .unwrap()
+    };
+    let (report, _) = p.verify("Acme", 0);
+    let part = share_part(&report);
+    assert_eq!(part["ok"], true, "{part}");
+    assert!(
+        part["detail"].as_str().unwrap().contains(&acme[0]),
+        "{part}"
+    );
+
+    // The principal removed in RAM from outside: drift; repair restores it.
+    let share_arn = share["arn"].as_str().unwrap().to_string();
+    ram_outside(
+        &p,
+        &format!(
+            "r.disassociate_resource_share(resourceShareArn={share_arn:?}, principals=[{:?}])",
+            acme[0]
+        ),
+    );
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    p.cc(&["vi", "repair", "Acme"]);
+    assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[0]]));
+    // Another customer's account added outside: drift; repair takes it out.
+    ram_outside(
+        &p,
+        &format!(
+            "r.associate_resource_share(resourceShareArn={share_arn:?}, principals=[{:?}])",
+            globex[0]
+        ),
+    );
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    let (report, _) = p.verify("Acme", 4);
+    assert_eq!(share_part(&report)["ok"], false, "{report}");
+    p.cc(&["vi", "repair", "Acme"]);
+    assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[0]]));
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+
+    // The shared member leaves the integration: it loses the view first.
+    p.cc(&["vi", "update", "Acme", "--remove", &acme[0]]);
+    assert!(shares_outside(&p).is_empty(), "{:?}", shares_outside(&p));
+    assert_eq!(show(&p, "Acme")["shared_with"], json!([]));
+
+    // A fault at each step leaves the sharing as it was.
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/ram-faults",
+        r#"{"operation": "CreateResourceShare", "nth": 1}"#,
+    );
+    p.fails(&["vi", "share", "Acme", "--with", &acme[1]], 1);
+    assert!(shares_outside(&p).is_empty());
+    assert_eq!(show(&p, "Acme")["shared_with"], json!([]));
+    p.cc(&["vi", "share", "Acme", "--with", &acme[1]]);
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/ram-faults",
+        r#"{"operation": "AssociateResourceShare", "nth": 1}"#,
+    );
+    p.fails(&["vi", "share", "Acme", "--with", &acme[2]], 1);
+    assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[1]]));
+    assert_eq!(show(&p, "Acme")["shared_with"], json!([acme[1]]));
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/ram-faults",
+        r#"{"operation": "DeleteResourceShare", "nth": 1}"#,
+    );
+    p.fails(&["vi", "unshare", "Acme", "--with", &acme[1]], 1);
+    assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[1]]));
+    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+
+    // Delete leaves no resource share behind.
+    p.cc(&["vi", "delete", "Acme"]);
+    assert!(shares_outside(&p).is_empty());
 }

@@ -325,6 +325,9 @@ fn rules_mix_ous_tags_ids_and_exclusions_and_bad_rules_create_nothing() {
     assert!(err.contains("name no active account"), "{err}");
     let err = fails(&ws, &["vi", "create", "X"], 2);
     assert!(err.contains("at least one account"), "{err}");
+    // Sharing is a payer's: a local workspace says so.
+    let err = fails(&ws, &["vi", "share", "Mixed", "--with", &sandbox[0]], 2);
+    assert!(err.contains("open a payer"), "{err}");
     assert_eq!(std::fs::read(ws.join("integrations.json")).unwrap(), before);
 }
 

@@ -873,6 +873,25 @@ pub enum IntegrationError {
         /// The integration.
         integration: String,
     },
+    /// Sharing a view with an account outside the integration.
+    #[error("not in '{integration}': {}; a customer's view is only shared with that customer's own accounts", .accounts.join(", "))]
+    ShareOutside {
+        /// The accounts.
+        accounts: Vec<String>,
+        /// The integration.
+        integration: String,
+    },
+    /// Unsharing from an account the view is not shared with.
+    #[error("'{integration}' is not shared with {}", .accounts.join(", "))]
+    NotShared {
+        /// The accounts.
+        accounts: Vec<String>,
+        /// The integration.
+        integration: String,
+    },
+    /// More accounts than CostCarve records a share for.
+    #[error("a view is shared with at most 19 accounts, not {0}; share it with the customer's management or billing account")]
+    TooManyShared(usize),
     /// An update with nothing in it.
     #[error("nothing to change: add or remove accounts or rules, or rename it")]
     NothingToChange,

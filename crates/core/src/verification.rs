@@ -165,7 +165,8 @@ pub enum Evidence {
 /// One part of an integration and whether it is what CostCarve makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Part {
-    /// `athena_view`, `billing_view`, `secret`, `saved_definition`, `view`.
+    /// `athena_view`, `billing_view`, `secret`, `resource_share`,
+    /// `saved_definition`, `view`.
     pub part: String,
     /// Its name or ARN.
     pub name: String,

@@ -88,6 +88,8 @@ pub struct IntegrationRow {
     pub rules: RulesForm,
     /// The rules in words (`OU Customers/Acme and below`, `tag env=prod`).
     pub rules_text: Vec<String>,
+    /// The customer accounts its billing view is shared with (AWS).
+    pub shared_with: Vec<String>,
 }
 
 /// Membership rules as the desktop shows and edits them.

@@ -104,6 +104,7 @@ fn row(state: &IntegrationState) -> IntegrationRow {
         updated_at: iso(vi.updated_at),
         rules: rules_form(&vi.effective_rules()),
         rules_text: vi.effective_rules().describe(),
+        shared_with: Workspace::shared_with(state),
     }
 }
 
@@ -624,6 +625,22 @@ impl Session {
     /// The import under way (or the last one).
     pub fn import_progress(&self) -> ImportProgress {
         lock(&self.import).clone()
+    }
+
+    /// Shares the integration's billing view with some of its own accounts
+    /// (`add`), or stops sharing it with them (AWS).
+    pub async fn share_integration(
+        &self,
+        name: &str,
+        accounts: &[String],
+        add: bool,
+    ) -> Result<IntegrationRow> {
+        let accounts = ids(accounts)?.into_iter().collect();
+        Ok(row(&self
+            .ensure_open()
+            .await?
+            .share(name, accounts, add)
+            .await?))
     }
 
     /// Deletes an integration (and, in AWS, its views and secret).

@@ -457,6 +457,30 @@ impl Workspace {
         }
     }
 
+    /// Shares an integration's billing view with some of its own accounts
+    /// (`add`), or stops sharing it with them (AWS).
+    pub async fn share(
+        &self,
+        name: &str,
+        accounts: BTreeSet<AccountId>,
+        add: bool,
+    ) -> Result<IntegrationState> {
+        match &self.kind {
+            Kind::Local { .. } => Err(OpsError::invalid(
+                "sharing gives a customer's own AWS account its billing view: open a payer through a connection",
+            )),
+            Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.share(name, accounts, add).await?)),
+        }
+    }
+
+    /// The accounts an integration's billing view is shared with (AWS).
+    pub fn shared_with(state: &IntegrationState) -> Vec<String> {
+        match state {
+            IntegrationState::Local(_) => vec![],
+            IntegrationState::Aws(m) => m.shared_with.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     /// Makes an integration's views agree again (AWS).
     pub async fn repair(&self, name: &str) -> Result<IntegrationState> {
         match &self.kind {

@@ -73,6 +73,14 @@ pub enum WorkspaceError {
         /// Why the restore failed.
         restore: String,
     },
+    /// A change of sharing failed; the previous sharing was put back.
+    #[error("sharing '{name}' failed ({cause}); it is shared as before")]
+    ShareRestored {
+        /// The integration.
+        name: String,
+        /// Why.
+        cause: String,
+    },
     /// An update failed; the previous state was restored.
     #[error(
         "updating '{name}' failed ({cause}); its previous accounts were restored in both views"
@@ -100,7 +108,9 @@ impl Coded for WorkspaceError {
             WorkspaceError::NotHealthy { .. } | WorkspaceError::NeedsRepair { .. } => {
                 ErrorCode::NotHealthy
             }
-            WorkspaceError::Prerequisites(_) | WorkspaceError::Restored { .. } => ErrorCode::Aws,
+            WorkspaceError::Prerequisites(_)
+            | WorkspaceError::Restored { .. }
+            | WorkspaceError::ShareRestored { .. } => ErrorCode::Aws,
         }
     }
 

@@ -21,6 +21,7 @@
 mod costs;
 mod error;
 mod saga;
+mod share;
 mod sql;
 mod status;
 mod verify;
@@ -44,6 +45,7 @@ use crate::cost_explorer::CostExplorer;
 use crate::error::AwsError;
 use crate::org::Organizations;
 use crate::provision::Provisioner;
+use crate::ram::ResourceShares;
 use crate::secrets::SecretStore;
 use crate::state::StateDir;
 
@@ -99,6 +101,10 @@ pub struct ManagedIntegration {
     pub athena_accounts: Option<BTreeSet<AccountId>>,
     /// Where it stands.
     pub status: Status,
+    /// The accounts its billing view is shared with (as CostCarve recorded
+    /// it; a share that differs is drift).
+    #[serde(default)]
+    pub shared_with: BTreeSet<AccountId>,
 }
 
 /// What this desktop last saw in the payer.
@@ -148,6 +154,7 @@ pub struct AwsWorkspace {
     ce: CostExplorer,
     orgs: Organizations,
     provisioner: Provisioner,
+    shares: ResourceShares,
     /// What this desktop last saw; never held across an await.
     known: Mutex<Known>,
     /// Taken by each mutation for its whole saga (one journal at a time).
@@ -198,6 +205,7 @@ impl AwsWorkspace {
         let provisioner = Provisioner::new(athena.clone(), billing.clone(), payer.clone());
         let mut ws = Self {
             catalog: Catalog::new(&config),
+            shares: ResourceShares::new(&config),
             s3: aws_sdk_s3::Client::new(&config),
             ce: CostExplorer::new(&config),
             orgs: Organizations::new(&config),

@@ -9,11 +9,13 @@ use std::collections::BTreeSet;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use costcarve_core::account::AccountId;
 use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationError, NewIntegration, VirtualIntegration,
 };
 use costcarve_core::membership::LeftOut;
 
+use super::share::share_drift;
 use super::status::strs;
 use super::{AwsWorkspace, ManagedIntegration, Status, WorkspaceError, JOURNAL};
 use crate::billing::{self, account_digest, TAG_INTEGRATION_ID};
@@ -24,7 +26,7 @@ use crate::secrets::{Secret, SecretKey};
 /// An AWS mutation under way, written before it starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-enum Intent {
+pub(super) enum Intent {
     Create {
         integration: VirtualIntegration,
     },
@@ -41,6 +43,13 @@ enum Intent {
     CreateMany {
         integrations: Vec<VirtualIntegration>,
     },
+    /// Sharing the billing view: from `before` to `after`.
+    Share {
+        integration: VirtualIntegration,
+        billing_view_arn: String,
+        before: BTreeSet<AccountId>,
+        after: BTreeSet<AccountId>,
+    },
 }
 
 /// A create that failed, and whether what it made is gone again.
@@ -50,11 +59,11 @@ struct Unmade {
 }
 
 impl AwsWorkspace {
-    fn journal(&self, intent: &Intent) -> Result<(), WorkspaceError> {
+    pub(super) fn journal(&self, intent: &Intent) -> Result<(), WorkspaceError> {
         Ok(self.state.write(JOURNAL, intent)?)
     }
 
-    fn journal_done(&self) -> Result<(), WorkspaceError> {
+    pub(super) fn journal_done(&self) -> Result<(), WorkspaceError> {
         Ok(self.state.remove(JOURNAL)?)
     }
 
@@ -204,6 +213,7 @@ impl AwsWorkspace {
             integration: vi.clone(),
             billing_view_arn: made.billing_view_arn,
             status: Status::Healthy,
+            shared_with: BTreeSet::new(),
         };
         self.remember(|k| {
             k.integrations.push(managed.clone());
@@ -258,6 +268,13 @@ impl AwsWorkspace {
         let (after, diff) = set.update(&org, name, change, self.clock.now())?;
         let before = seen.integration.clone();
         let arn = seen.billing_view_arn.clone();
+        // An account leaving the integration loses its view before anything
+        // else changes (the share only ever grants members).
+        let shared = seen.shared_with.clone();
+        let kept: BTreeSet<AccountId> = shared.intersection(&after.accounts).cloned().collect();
+        if kept != shared {
+            self.change_share(&before, &arn, &shared, &kept).await?;
+        }
         self.journal(&Intent::Update {
             before: before.clone(),
             after: after.clone(),
@@ -287,11 +304,17 @@ impl AwsWorkspace {
                 return Err(e);
             }
         };
+        if new_arn != arn && !kept.is_empty() {
+            // A new billing view (one view <-> an aggregate): the share
+            // holds it instead of the old one.
+            self.change_share(&after, &new_arn, &kept, &kept).await?;
+        }
         let managed = ManagedIntegration {
             athena_accounts: Some(after.accounts.clone()),
             integration: after,
             billing_view_arn: new_arn,
             status: Status::Healthy,
+            shared_with: kept,
         };
         self.remember(|k| {
             for m in &mut k.integrations {
@@ -407,6 +430,21 @@ impl AwsWorkspace {
             let key = SecretKey::integration(self.payer.as_str(), &m.integration.id.to_string());
             self.secrets.set(&key, &Secret::random())?;
         }
+        let share = match self.shares.of(&m.integration.id.to_string()).await {
+            Ok(share) => share,
+            Err(AwsError::AccessDenied(_)) if m.shared_with.is_empty() => None,
+            Err(e) => return Err(e.into()),
+        };
+        if share_drift(&m.shared_with, share.as_ref(), &m.billing_view_arn).is_some() {
+            // Shared again exactly as CostCarve recorded it.
+            self.change_share(
+                &m.integration,
+                &m.billing_view_arn,
+                &m.shared_with,
+                &m.shared_with,
+            )
+            .await?;
+        }
         if self.views_now(&m).await? == Status::Healthy {
             // Only the secret was missing: the views stay as they are.
             self.sync().await?;
@@ -499,6 +537,13 @@ impl AwsWorkspace {
         vi: &VirtualIntegration,
         arn: Option<&str>,
     ) -> Result<(), WorkspaceError> {
+        // The share goes before the view it shares. An identity that may
+        // not read shares has none to remove (it could not have made one).
+        match self.shares.of(&vi.id.to_string()).await {
+            Ok(Some(share)) => self.shares.delete(&share.arn).await?,
+            Ok(None) | Err(AwsError::AccessDenied(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
         self.provisioner.delete(vi, arn).await?;
         self.secrets.delete(&SecretKey::integration(
             self.payer.as_str(),
@@ -606,6 +651,22 @@ impl AwsWorkspace {
                 Err(e) => format!(
                     "updating '{}' was interrupted and could not be finished ({e}); it needs repair",
                     after.name
+                ),
+            },
+            Intent::Share {
+                integration,
+                billing_view_arn,
+                after,
+                ..
+            } => match self.put_share(integration, billing_view_arn, after).await {
+                Ok(()) => format!(
+                    "sharing '{}' was interrupted and has now been finished (shared with {})",
+                    integration.name,
+                    after.len()
+                ),
+                Err(e) => format!(
+                    "sharing '{}' was interrupted and could not be finished ({e}); it needs repair",
+                    integration.name
                 ),
             },
             Intent::Delete {

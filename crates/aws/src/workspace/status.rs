@@ -9,6 +9,7 @@ use costcarve_core::integration::{
 };
 use costcarve_core::membership::MembershipRules;
 
+use super::share::share_drift;
 use super::{lock, AwsWorkspace, ManagedIntegration, OrgSnapshot, Status, WorkspaceError, ORG};
 use crate::billing::{self, account_digest, BillingView, BillingViews, Health, TAG_INTEGRATION_ID};
 use crate::catalog::StoredView;
@@ -95,12 +96,20 @@ impl AwsWorkspace {
     /// Reads every managed integration back from the payer: billing views
     /// tagged as CostCarve's, and the Athena views beside them.
     pub async fn sync(&self) -> Result<Vec<ManagedIntegration>, WorkspaceError> {
-        let (views, athena) = tokio::join!(
+        let (views, athena, shares) = tokio::join!(
             self.billing.list_managed(),
             self.catalog
-                .integration_views(&self.connection.views_database)
+                .integration_views(&self.connection.views_database),
+            self.shares.list_managed()
         );
         let (views, mut athena) = (views?, athena?);
+        // An identity without RAM rights still works with integrations it
+        // never shared; their shares are then not judged.
+        let shares = match shares {
+            Ok(s) => Some(s),
+            Err(AwsError::AccessDenied(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
         let expected = self.expected()?;
         let earlier = self.integrations();
         // Source views of aggregate views are read with the rest; each is
@@ -165,7 +174,19 @@ impl AwsWorkspace {
                     &expected,
                 ),
             );
+            let shared_with = billing::shared_from_tags(&view.tags);
+            let drift = shares.as_ref().and_then(|all| {
+                let share = all
+                    .iter()
+                    .find(|s| s.integration_id == integration.id.to_string());
+                share_drift(&shared_with, share, &view.arn)
+            });
+            let status = match (&status, drift) {
+                (Status::Healthy, Some(detail)) => Status::Drift { detail },
+                _ => status,
+            };
             out.push(ManagedIntegration {
+                shared_with,
                 athena_accounts: stored.and_then(Result::ok).map(|def| def.accounts),
                 integration,
                 billing_view_arn: view.arn,

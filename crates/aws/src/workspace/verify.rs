@@ -18,10 +18,13 @@ use costcarve_core::verification::{
     self, closed_months, names, Part, Sides, Verification, VerifyRequests,
 };
 
+use super::share::share_drift;
 use super::status::{strs, Expected};
 use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
 use crate::billing::{self, account_digest, BillingView, BillingViews, Health};
 use crate::catalog::StoredView;
+use crate::error::AwsError;
+use crate::ram::ResourceShare;
 
 /// Cost Explorer requests a verification makes when no answer is paged:
 /// GetDimensionValues (LINKED_ACCOUNT) and GetCostAndUsage (monthly totals).
@@ -44,7 +47,12 @@ impl AwsWorkspace {
         let (view, athena) = (view?, athena?);
         let expected = self.expected()?;
         let secret = self.secret_present(&m.integration)?;
-        let parts = parts(
+        let share = match self.shares.of(&m.integration.id.to_string()).await {
+            Ok(share) => share,
+            Err(AwsError::AccessDenied(_)) if m.shared_with.is_empty() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let mut parts = parts(
             &m,
             &format!("{database}.{view_name}"),
             view.as_ref(),
@@ -52,6 +60,9 @@ impl AwsWorkspace {
             secret,
             &expected,
         );
+        if share.is_some() || !m.shared_with.is_empty() {
+            parts.push(share_part(&m, share.as_ref()));
+        }
         let definitions = verification::definitions(parts);
         let now = self.clock.now();
         let Some(view) = view.filter(|_| definitions.ok) else {
@@ -187,6 +198,40 @@ fn list(accounts: &BTreeSet<String>) -> String {
 }
 
 /// The three parts, each judged on its own, so every difference is named.
+/// The resource share, judged against what CostCarve recorded: shared with
+/// exactly those accounts (all the integration's own), nothing else.
+fn share_part(m: &ManagedIntegration, share: Option<&ResourceShare>) -> Part {
+    let drift = share_drift(&m.shared_with, share, &m.billing_view_arn);
+    let outside: Vec<String> = share
+        .map(|s| {
+            s.principals
+                .iter()
+                .filter(|p| {
+                    p.parse::<AccountId>()
+                        .map_or(true, |a| !m.integration.accounts.contains(&a))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Part {
+        part: "resource_share".into(),
+        name: share
+            .map(|s| s.arn.clone())
+            .unwrap_or_else(|| "none".into()),
+        ok: drift.is_none() && outside.is_empty(),
+        detail: match (drift, share) {
+            (Some(d), _) => d,
+            (None, Some(s)) => format!(
+                "shares the billing view with {} of its own accounts ({}), nothing else",
+                s.principals.len(),
+                s.principals.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            (None, None) => "not shared".into(),
+        },
+    }
+}
+
 fn parts(
     m: &ManagedIntegration,
     athena_name: &str,

@@ -170,6 +170,21 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
             )
             .await?;
         }
+        ViCommand::Share { name, with } | ViCommand::Unshare { name, with } => {
+            let add = matches!(cmd, ViCommand::Share { .. });
+            let accounts = parse_account_list(with)?.into_iter().collect();
+            let state = ws.share(name, accounts, add).await?;
+            let shared = Workspace::shared_with(&state);
+            out(&format!(
+                "'{}' is shared with {}",
+                state.integration().name,
+                if shared.is_empty() {
+                    "no one".to_string()
+                } else {
+                    shared.join(", ")
+                }
+            ));
+        }
         ViCommand::Delete { name } => {
             let removed = ws.delete(name).await?;
             let vi = &removed.integration;
@@ -275,6 +290,10 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
             out(&format!("status:       {}", status_line(status)));
             out(&format!("revision:     {}", vi.revision));
             out(&format!("billing view: {arn}"));
+            let shared = Workspace::shared_with(state);
+            if !shared.is_empty() {
+                out(&format!("shared with:  {}", shared.join(", ")));
+            }
             out(&format!(
                 "athena view:  {}.{}",
                 ws.views_database(),
