@@ -33,7 +33,7 @@ pub const LOCAL_DATABASE: &str = "costcarve";
 /// An open local workspace.
 pub struct LocalWorkspace {
     dir: PathBuf,
-    org: Organization,
+    org: RwLock<Organization>,
     integrations: RwLock<IntegrationSet>,
     /// Taken by each change for its whole length (engine, then disk).
     changing: tokio::sync::Mutex<()>,
@@ -78,7 +78,7 @@ impl LocalWorkspace {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
-            org,
+            org: RwLock::new(org),
             integrations: RwLock::new(integrations),
             changing: tokio::sync::Mutex::new(()),
             engine,
@@ -93,8 +93,21 @@ impl LocalWorkspace {
     }
 
     /// The organization.
-    pub fn organization(&self) -> &Organization {
-        &self.org
+    pub fn organization(&self) -> Organization {
+        self.org
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads `organization.json` again (an account moved, vended or closed
+    /// since the workspace opened); an organization derived from the data
+    /// stays as it is. Returns the organization now.
+    pub fn reload_organization(&self) -> Result<Organization, LocalError> {
+        if let Some(org) = workspace::load_organization(&self.dir)? {
+            *self.org.write().unwrap_or_else(PoisonError::into_inner) = org;
+        }
+        Ok(self.organization())
     }
 
     /// CUR 2.0 or legacy.
@@ -191,7 +204,7 @@ impl LocalWorkspace {
     ) -> Result<VirtualIntegration, LocalError> {
         let _turn = self.changing.lock().await;
         let mut next = self.integrations();
-        let vi = next.create(&self.org, new, self.clock.now())?;
+        let vi = next.create(&self.organization(), new, self.clock.now())?;
         self.engine.register_integration(&vi).await?;
         if let Err(e) = self.commit(next) {
             let _ = self.engine.deregister_integration(&vi.view_name());
@@ -209,7 +222,7 @@ impl LocalWorkspace {
         let _turn = self.changing.lock().await;
         let before = self.integration(name)?;
         let mut next = self.integrations();
-        let (vi, diff) = next.update(&self.org, name, change, self.clock.now())?;
+        let (vi, diff) = next.update(&self.organization(), name, change, self.clock.now())?;
         self.engine.register_integration(&vi).await?;
         if before.view_name() != vi.view_name() {
             self.engine.deregister_integration(&before.view_name())?;
@@ -286,10 +299,11 @@ impl LocalWorkspace {
                 "the integration is no longer saved (another window or the CLI deleted it)".into(),
             ),
             Some(s) => {
+                let org = self.organization();
                 let unknown: Vec<String> = s
                     .accounts
                     .iter()
-                    .filter(|a| self.org.account(a).is_none())
+                    .filter(|a| org.account(a).is_none())
                     .map(ToString::to_string)
                     .collect();
                 if !unknown.is_empty() {

@@ -296,7 +296,11 @@ impl Workspace {
     ) -> Result<OrgListing> {
         match &self.kind {
             Kind::Local { ws, .. } => Ok(OrgListing {
-                organization: ws.organization().clone(),
+                organization: if refresh {
+                    ws.reload_organization()?
+                } else {
+                    ws.organization()
+                },
                 memberships: ws.integrations().memberships(),
                 discovery: None,
             }),

@@ -518,4 +518,40 @@ async fn the_desktop_imports_one_integration_per_customer_ou_edits_rules_and_syn
     let plan = s.sync_plan().await.unwrap();
     assert_eq!(plan.out_of_date, 0, "{plan:?}");
     assert!(s.apply_sync().await.unwrap().is_empty());
+
+    // An account moves between two customers' OUs in the workspace's
+    // organization file while the desktop has it open: the next sync plan
+    // reads it again and sees both integrations out of date.
+    let mut names = customers.iter().skip(1);
+    let (from, to) = (names.next().unwrap(), names.next().unwrap());
+    let moving = under(&format!("Customers/{from}"))[0].clone();
+    let target = org
+        .units
+        .iter()
+        .find(|u| u.path == format!("Customers/{to}/prod"))
+        .unwrap()
+        .id
+        .clone();
+    let file = home.path().join("data/demo/organization.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for a in saved["accounts"].as_array_mut().unwrap() {
+        if a["id"] == moving.as_str() {
+            a["parent_id"] = target.clone().into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let plan = s.sync_plan().await.unwrap();
+    assert_eq!(plan.out_of_date, 2, "{plan:?}");
+    let outcomes = s.apply_sync().await.unwrap();
+    assert!(outcomes.iter().all(|o| o.applied), "{outcomes:?}");
+    let list = s.integrations().await.unwrap();
+    let holds = |name: &str| {
+        list.iter()
+            .find(|r| r.name == name)
+            .unwrap()
+            .accounts
+            .contains(&moving)
+    };
+    assert!(holds(to) && !holds(from));
 }

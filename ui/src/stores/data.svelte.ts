@@ -96,7 +96,6 @@ class DataState {
    */
   async refresh(): Promise<void> {
     const gen = this.generation;
-    if (!(await this.#reread()) || gen !== this.generation) return;
     await this.reloadIntegrations();
     if (gen !== this.generation || !this.integrationsLoaded) return;
     this.syncChecking = true;
@@ -113,25 +112,6 @@ class DataState {
     } finally {
       this.syncChecking = false;
     }
-  }
-
-  /**
-   * A local workspace's session keeps the organization it read when the
-   * folder opened (`organization.json`); opening the same folder again reads
-   * it, and the CUR files, anew. On AWS the sync plan discovers the
-   * organization again by itself. Whether it worked (else the banner says why).
-   */
-  async #reread(): Promise<boolean> {
-    const ws = this.workspace;
-    if (!ws || ws.kind === "aws") return true;
-    const info = await app.attempt(() => (ws.kind === "demo" ? api.openDemo() : api.openFolder(ws.label)));
-    if (!info) return false;
-    this.workspace = info;
-    this.org = null;
-    this.#orgPromise = null;
-    this.#charts.clear();
-    this.#movers.clear();
-    return true;
   }
 
   /** After Apply: what happened, and the list as it is now. */
