@@ -42,6 +42,7 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 from moto.organizations.models import OrganizationsBackend, organizations_backends
 from moto.ram import urls as ram_urls
+from moto.ram import models as ram_models
 from moto.ram import utils as ram_utils
 from moto.ram.models import ResourceShare as MotoResourceShare
 from moto.ram.responses import ResourceAccessManagerResponse
@@ -1104,3 +1105,17 @@ def install() -> None:
         handler = _handler(operation)
         setattr(ResourceAccessManagerResponse, handler.__name__, handler)
     ResourceAccessManagerResponse.call_action = _call_action
+    # As in AWS, enabling sharing with the organization enables RAM's
+    # trusted access in Organizations (what `ListAWSServiceAccessForOrganization`
+    # then lists, and what CostCarve's connection test reads).
+    backend = ram_models.ResourceAccessManagerBackend
+    if not getattr(backend.enable_sharing_with_aws_organization, "_costcarve", False):
+        original = backend.enable_sharing_with_aws_organization
+
+        def enable_sharing_with_aws_organization(self):  # type: ignore[no-untyped-def]
+            out = original(self)
+            self.organizations_backend.enable_aws_service_access(ServicePrincipal="ram.amazonaws.com")
+            return out
+
+        enable_sharing_with_aws_organization._costcarve = True  # type: ignore[attr-defined]
+        backend.enable_sharing_with_aws_organization = enable_sharing_with_aws_organization

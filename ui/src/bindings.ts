@@ -218,6 +218,11 @@ export type CheckRow_Deserialize = {
 	detail: string,
 	/**  How to fix it. */
 	fix?: string | null,
+	/**
+	 *  Needed only by an optional feature (sharing): a failure does not
+	 *  stop provisioning.
+	 */
+	optional: boolean,
 };
 
 /**  One prerequisite check. */
@@ -230,6 +235,11 @@ export type CheckRow_Serialize = {
 	detail: string,
 	/**  How to fix it. */
 	fix: string | null,
+	/**
+	 *  Needed only by an optional feature (sharing): a failure does not
+	 *  stop provisioning.
+	 */
+	optional: boolean,
 };
 
 /**

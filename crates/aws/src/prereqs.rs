@@ -23,6 +23,10 @@ pub struct Check {
     /// On failure: what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// Needed only by an optional feature (sharing): a failure is reported
+    /// but does not stop provisioning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// All checks, in order.
@@ -33,16 +37,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every check passed.
+    /// Whether every check passed (optional ones aside).
     pub fn ok(&self) -> bool {
-        self.checks.iter().all(|c| c.ok)
+        self.checks.iter().all(|c| c.ok || c.optional)
     }
 
     /// The failed checks, one line each, for an error message.
     pub fn failures(&self) -> String {
         self.checks
             .iter()
-            .filter(|c| !c.ok)
+            .filter(|c| !c.ok && !c.optional)
             .map(|c| {
                 format!(
                     "{}: {} ({})",
@@ -58,6 +62,7 @@ impl Report {
 
 fn pass(name: &str, detail: String) -> Check {
     Check {
+        optional: false,
         name: name.into(),
         ok: true,
         detail,
@@ -72,6 +77,7 @@ fn fail(name: &str, err: &AwsError, permission: &str, missing: &str) -> Check {
         _ => format!("{missing}; if it exists, check {permission}"),
     };
     Check {
+        optional: false,
         name: name.into(),
         ok: false,
         detail: err.to_string(),
@@ -117,6 +123,7 @@ pub async fn check(config: &aws_config::SdkConfig, connection: &Connection) -> R
             ),
         )),
         Ok(f) => checks.push(Check {
+            optional: false,
             name: "management account".into(),
             ok: false,
             detail: format!(
@@ -179,6 +186,7 @@ pub async fn check(config: &aws_config::SdkConfig, connection: &Connection) -> R
             format!("{} exists", connection.views_database),
         )),
         Ok(false) => checks.push(Check {
+            optional: false,
             name: "views database".into(),
             ok: false,
             detail: format!(
@@ -219,6 +227,7 @@ pub async fn check(config: &aws_config::SdkConfig, connection: &Connection) -> R
                 ));
             } else {
                 checks.push(Check {
+                    optional: false,
                     name: "Athena workgroup".into(),
                     ok: false,
                     detail: format!("{} is {state}", connection.workgroup),
@@ -263,6 +272,8 @@ pub async fn check(config: &aws_config::SdkConfig, connection: &Connection) -> R
             "the billing API is only in the management account: connect to it",
         )),
     }
+    // 8. Sharing views with customers' own accounts (`vi share`): optional.
+    checks.push(sharing(config).await);
     Report { checks }
 }
 
@@ -322,10 +333,76 @@ async fn probe_results(s3: &aws_sdk_s3::Client, connection: &Connection) -> Chec
         pass(NAME, format!("wrote, read back and removed {uri}"))
     } else {
         Check {
+            optional: false,
             name: NAME.into(),
             ok: false,
             detail: format!("{uri} read back differently than written"),
             fix: Some("check the bucket's lifecycle or object lock settings".into()),
+        }
+    }
+}
+
+/// What `vi share` needs the connection's identity to be allowed.
+pub const SHARING_ACTIONS: &str = "ram:CreateResourceShare, ram:AssociateResourceShare, ram:DisassociateResourceShare, ram:DeleteResourceShare, ram:GetResourceShares, ram:GetResourceShareAssociations, billing:PutResourcePolicy, billing:DeleteResourcePolicy, billing:GetResourcePolicy";
+
+/// Whether RAM sharing with the organization is enabled and RAM answers:
+/// what `vi share` needs. Optional: provisioning does not wait for it.
+async fn sharing(config: &aws_config::SdkConfig) -> Check {
+    let name = "sharing with customers (vi share; optional)";
+    let optional = |ok: bool, detail: String, fix: Option<String>| Check {
+        optional: true,
+        name: name.into(),
+        ok,
+        detail,
+        fix,
+    };
+    let orgs = aws_sdk_organizations::Client::new(config);
+    let enabled = match orgs.list_aws_service_access_for_organization().send().await {
+        Ok(out) => out
+            .enabled_service_principals()
+            .iter()
+            .any(|p| p.service_principal() == Some("ram.amazonaws.com")),
+        Err(e) => {
+            let err =
+                crate::error::classify("organizations:ListAWSServiceAccessForOrganization", e);
+            return optional(
+                false,
+                err.to_string(),
+                Some("grant organizations:ListAWSServiceAccessForOrganization to see whether RAM sharing with the organization is enabled".into()),
+            );
+        }
+    };
+    if !enabled {
+        return optional(
+            false,
+            "RAM sharing with AWS Organizations is not enabled in this payer".into(),
+            Some(format!(
+                "run `aws ram enable-sharing-with-aws-organization` once in the payer, and grant {SHARING_ACTIONS}; needed only to share a customer's view with the customer's own account"
+            )),
+        );
+    }
+    let ram = aws_sdk_ram::Client::new(config);
+    match ram
+        .get_resource_shares()
+        .resource_owner(aws_sdk_ram::types::ResourceOwner::SelfValue)
+        .max_results(1)
+        .send()
+        .await
+    {
+        Ok(_) => optional(
+            true,
+            format!(
+                "RAM sharing with the organization is enabled; vi share uses {SHARING_ACTIONS}"
+            ),
+            None,
+        ),
+        Err(e) => {
+            let err = crate::error::classify("ram:GetResourceShares", e);
+            optional(
+                false,
+                err.to_string(),
+                Some(format!("grant {SHARING_ACTIONS}")),
+            )
         }
     }
 }

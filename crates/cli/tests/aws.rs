@@ -2905,6 +2905,41 @@ async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_i
         .unwrap()
         .to_string();
 
+    // The connection test says whether RAM sharing with the organization
+    // is on (and how to turn it on); it is optional, so the test passes.
+    let sharing_check = || -> Value {
+        let report: Value =
+            serde_json::from_str(&p.ok(&["connection", "test", "emu", "--json"])).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("sharing with customers")
+            })
+            .cloned()
+            .unwrap()
+    };
+    let check_now = sharing_check();
+    assert_eq!(check_now["ok"], false, "{check_now}");
+    assert_eq!(check_now["optional"], true, "{check_now}");
+    assert!(
+        check_now["fix"]
+            .as_str()
+            .unwrap()
+            .contains("enable-sharing-with-aws-organization")
+            && check_now["fix"]
+                .as_str()
+                .unwrap()
+                .contains("billing:PutResourcePolicy"),
+        "{check_now}"
+    );
+    ram_outside(&p, "r.enable_sharing_with_aws_organization()");
+    assert_eq!(sharing_check()["ok"], true);
+
     // Another customer's account: refused, nothing shared.
     let err = p.fails(&["vi", "share", "Acme", "--with", &globex[0]], 2);
     assert!(err.contains("not in 'Acme'"), "{err}");

@@ -382,4 +382,7 @@ pub struct CheckRow {
     pub detail: String,
     /// How to fix it.
     pub fix: Option<String>,
+    /// Needed only by an optional feature (sharing): a failure does not
+    /// stop provisioning.
+    pub optional: bool,
 }

@@ -904,6 +904,7 @@ impl Session {
                 ok: c.ok,
                 detail: c.detail,
                 fix: c.fix,
+                optional: c.optional,
             })
             .collect())
     }

@@ -556,9 +556,9 @@ export async function handle(cmd: string, a: Args): Promise<unknown> {
     case "test_connection": {
       await sleep(900);
       const checks: CheckRow[] = [
-        { name: "credentials", ok: true, detail: "arn:aws:sts::235004010531:assumed-role/costcarve", fix: null },
-        { name: "management account", ok: true, detail: "235004010531 is the organization's management account", fix: null },
-        { name: "CUR table", ok: false, detail: "table cur.cur2 not found in Glue", fix: "check the CUR table name (DB.TABLE) in the connection" },
+        { name: "credentials", ok: true, detail: "arn:aws:sts::235004010531:assumed-role/costcarve", fix: null, optional: false },
+        { name: "management account", ok: true, detail: "235004010531 is the organization's management account", fix: null, optional: false },
+        { name: "CUR table", ok: false, detail: "table cur.cur2 not found in Glue", fix: "check the CUR table name (DB.TABLE) in the connection", optional: false },
       ];
       return checks;
     }

@@ -16,7 +16,11 @@ use crate::output::{out, print_json};
 
 fn print_report(report: &Report) {
     for c in &report.checks {
-        let mark = if c.ok { "ok  " } else { "FAIL" };
+        let mark = match (c.ok, c.optional) {
+            (true, _) => "ok  ",
+            (false, true) => "warn",
+            (false, false) => "FAIL",
+        };
         out(&format!("{mark} {}: {}", c.name, c.detail));
         if let Some(fix) = &c.fix {
             out(&format!("     fix: {fix}"));
@@ -129,7 +133,11 @@ pub(crate) async fn run(dirs: &Dirs, cmd: &ConnectionCommand) -> Result<(), OpsE
                     ErrorCode::Aws,
                     format!(
                         "{} of {} checks failed",
-                        report.checks.iter().filter(|c| !c.ok).count(),
+                        report
+                            .checks
+                            .iter()
+                            .filter(|c| !c.ok && !c.optional)
+                            .count(),
                         report.checks.len()
                     ),
                 ))
