@@ -3052,3 +3052,31 @@ async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_i
     p.cc(&["vi", "delete", "Acme"]);
     assert!(shares_outside(&p).is_empty());
 }
+
+#[tokio::test]
+async fn a_crash_while_sharing_is_finished_on_the_next_start() {
+    let p = Payer::up(&["--accounts", "8", "--health-delay-seconds", "0.2"]);
+    let (acme, _) = create(&p, "Acme", 0, 2).await;
+    // Killed after RAM made the share, while the billing view's record of
+    // it is being written (slow): the next start finishes it.
+    p.billing(
+        "POST",
+        "/_emulator/faults",
+        r#"{"kind": "delay", "operation": "TagResource", "delay_ms": 5000, "nth": 1, "times": 1}"#,
+    );
+    crash_during(&p, &["vi", "share", "Acme", "--with", &acme[0]], || async {
+        !shares_outside(&p).is_empty()
+    })
+    .await;
+    let (_, note) = p.cc(&["vi", "list"]);
+    assert!(
+        note.contains("sharing 'Acme' was interrupted and has now been finished"),
+        "{note}"
+    );
+    let shares = shares_outside(&p);
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    assert_eq!(shares[0]["principals"], json!([acme[0]]));
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["shared_with"], json!([acme[0]]));
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+}
