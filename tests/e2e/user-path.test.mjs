@@ -7,10 +7,11 @@
 //   E2E_SCREENSHOT_DIR.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { accountIds, cli, existsSync, round2, screenshot, startApp, tid } from './lib.mjs';
+import { CLI_BIN, accountIds, cli, existsSync, round2, screenshot, startApp, tid } from './lib.mjs';
 
 const DATA_DIR = process.env.COSTCARVE_DATA_DIR;
 const SAVE_DIR = process.env.COSTCARVE_SAVE_DIR;
@@ -471,6 +472,29 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       await shot('verify');
       await click('verify-close');
       await until(async () => !(await isShown('verify-run')), 'the verify dialog did not close');
+    });
+
+    await step('sharing: a local workspace offers no Share, says it needs a payer connection; the CLI refuses alike', async () => {
+      await goto('nav-integrations', 'vi-new');
+      await row(name);
+      for (const id of ['vi-share', 'vi-unshare', 'vi-shared']) {
+        assert.equal((await els(id)).length, 0, `${tid(id)} is not offered in a local workspace`);
+      }
+      const note = await text('share-local-note');
+      assert.match(note, /needs a payer opened through a connection/, `the note says what sharing needs: '${note}'`);
+      // The backend refuses too, with the same reason, and shares nothing.
+      let refused = null;
+      try {
+        execFileSync(CLI_BIN, ['--workspace', DEMO, 'vi', 'share', name, '--with', unitAccounts[0]], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        refused = e;
+      }
+      assert.ok(refused, `costcarve vi share should refuse in a local workspace`);
+      assert.equal(refused.status, 2, `exit 2 (invalid input): ${refused.stderr}`);
+      assert.match(refused.stderr, /open a payer through a connection/, `the CLI says why: ${refused.stderr}`);
+      const v = cli(['--workspace', DEMO, 'vi', 'show', name, '--json'], { json: true });
+      assert.deepEqual(v.shared_with ?? [], [], `vi show: shared with no one (${JSON.stringify(v.shared_with)})`);
+      await shot('integrations-local-no-sharing');
     });
 
     await step('query: an escape is refused inline; a legitimate query shows only its accounts', async () => {

@@ -166,6 +166,13 @@ export const api = {
       throw toApiError(e);
     }
   },
+  /**
+   * Shares the integration's billing view with some of its own accounts
+   * (`add`), or stops sharing it with them (AWS). Another account, or a local
+   * workspace, is an `invalid_input` saying why.
+   */
+  shareIntegration: (name: string, accounts: string[], add: boolean) =>
+    unwrap(commands.shareIntegration(name, accounts, add)),
   deleteIntegration: (name: string) => unwrap(commands.deleteIntegration(name)).then(() => undefined),
   repairIntegration: (name: string) => unwrap(commands.repairIntegration(name)),
   /** Athena views of CostCarve's that no billing view owns (AWS). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ImportOutcomeRow, ImportPlanRow, ImportProgress, OrgView, RulesPreview, SyncPlanView } from "../api";
+import type { ImportOutcomeRow, ImportPlanRow, ImportProgress, IntegrationRow, OrgView, RulesPreview, SyncPlanView } from "../api";
 import { pathWithin } from "../lib/rules";
 import { handle } from "./mock";
 
@@ -72,4 +72,60 @@ describe("the mock backend's rules, sync and import", () => {
     expect(message).not.toContain("line 2");
     expect(((await handle("integrations", {})) as unknown[]).length).toBe(before);
   });
+});
+
+describe("the mock backend's sharing (vi share / vi unshare)", () => {
+  const failure = (p: Promise<unknown>) => p.then(() => null, (e: { code: string; message: string }) => e);
+
+  it("refuses in a local workspace, saying sharing needs a payer connection", async () => {
+    const org = (await handle("organization", { refresh: false })) as OrgView;
+    const ids = org.accounts.filter((a) => pathWithin(a.unit_path, "Sandbox")).map((a) => a.id).slice(0, 2);
+    await handle("create_integration", { name: "Share local", accounts: ids, allowShared: true });
+    const e = await failure(handle("share_integration", { name: "Share local", accounts: ids.slice(0, 1), add: true }));
+    expect(e).toMatchObject({ code: "invalid_input" });
+    expect(e?.message).toMatch(/open a payer through a connection/);
+    const rows = (await handle("integrations", {})) as IntegrationRow[];
+    expect(rows.find((r) => r.name === "Share local")?.shared_with).toEqual([]);
+  });
+
+  it("on AWS shares only with the integration's own accounts, unshares only those shared, at most 19", async () => {
+    await handle("open_connection", { name: "payer" });
+    try {
+      const org = (await handle("organization", { refresh: false })) as OrgView;
+      const mine = org.accounts.filter((a) => pathWithin(a.unit_path, "Shared services")).map((a) => a.id).sort();
+      const other = org.accounts.find((a) => !mine.includes(a.id))!.id;
+      expect(mine.length).toBeGreaterThan(1);
+      await handle("create_integration", { name: "Share aws", accounts: mine, allowShared: true });
+
+      const shared = (await handle("share_integration", { name: "share AWS", accounts: [mine[1]], add: true })) as IntegrationRow;
+      expect(shared.shared_with).toEqual([mine[1]]);
+      // Someone else's account, with one of its own: refused, naming only the stranger; nothing changes.
+      const e = await failure(handle("share_integration", { name: "Share aws", accounts: [mine[0], other], add: true }));
+      expect(e).toMatchObject({ code: "invalid_input" });
+      expect(e?.message).toBe(`not in 'Share aws': ${other}; a customer's view is only shared with that customer's own accounts`);
+      const rows = (await handle("integrations", {})) as IntegrationRow[];
+      expect(rows.find((r) => r.name === "Share aws")?.shared_with).toEqual([mine[1]]);
+      // Unsharing an account it is not shared with is refused; unsharing the shared one empties it.
+      await expect(handle("share_integration", { name: "Share aws", accounts: [mine[0]], add: false })).rejects.toMatchObject({
+        code: "invalid_input",
+        message: `'Share aws' is not shared with ${mine[0]}`,
+      });
+      const un = (await handle("share_integration", { name: "Share aws", accounts: [mine[1]], add: false })) as IntegrationRow;
+      expect(un.shared_with).toEqual([]);
+      // An account leaving the integration is unshared with it.
+      await handle("share_integration", { name: "Share aws", accounts: mine.slice(0, 2), add: true });
+      const edited = (await handle("update_integration", { name: "Share aws", accounts: mine.slice(1), rename: null, allowShared: true })) as IntegrationRow;
+      expect(edited.shared_with).toEqual([mine[1]]);
+      // More than 19: refused, naming the limit (shared accounts allowed, so any 20 make one).
+      const many = org.accounts.slice(0, 20).map((a) => a.id);
+      await handle("create_integration", { name: "Share many", accounts: many, allowShared: true });
+      await expect(handle("share_integration", { name: "Share many", accounts: many, add: true })).rejects.toMatchObject({
+        code: "invalid_input",
+        message: expect.stringMatching(/at most 19 accounts, not 20/),
+      });
+      expect(((await handle("integrations", {})) as IntegrationRow[]).find((r) => r.name === "Share many")?.shared_with).toEqual([]);
+    } finally {
+      await handle("open_demo", {});
+    }
+  }, 20_000);
 });

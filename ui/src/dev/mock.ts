@@ -236,8 +236,46 @@ function row(name: string, accounts: string[], prev?: IntegrationRow): Integrati
     updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     rules: idsRules(accounts),
     rules_text: describeRules(idsRules(accounts)),
-    shared_with: [],
+    // An account leaving the integration is unshared first (as `vi update` does).
+    shared_with: (prev?.shared_with ?? []).filter((id) => accounts.includes(id)),
   };
+}
+
+/** Most accounts a view is shared with (the backend's MAX_SHARED). */
+const MAX_SHARED = 19;
+
+/**
+ * `vi share` / `vi unshare` with the backend's rules: AWS only; only the
+ * integration's own accounts receive it (the refusal names the others and
+ * changes nothing); unsharing names only accounts it is shared with; at most
+ * 19 accounts; an integration that needs repair is repaired first.
+ */
+function share(name: string, accounts: string[], add: boolean): IntegrationRow {
+  if (workspace.kind !== "aws") {
+    fail("invalid_input", "sharing gives a customer's own AWS account its billing view: open a payer through a connection");
+  }
+  const ids = [...new Set(accounts.map((x) => String(x).trim()).filter(Boolean))].sort();
+  for (const id of ids) if (!/^\d{12}$/.test(id)) fail("invalid_input", `'${id}' is not an AWS account id (12 digits)`);
+  const prev = find(name);
+  if (prev.status === "needs_repair") fail("not_healthy", `'${prev.name}' needs repair (${prev.status_detail ?? "its views differ"}); repair it first`);
+  let after: string[];
+  if (add) {
+    const outside = ids.filter((id) => !prev.accounts.includes(id));
+    if (outside.length > 0) {
+      fail("invalid_input", `not in '${prev.name}': ${outside.join(", ")}; a customer's view is only shared with that customer's own accounts`);
+    }
+    after = [...new Set([...prev.shared_with, ...ids])].sort();
+  } else {
+    const not = ids.filter((id) => !prev.shared_with.includes(id));
+    if (not.length > 0) fail("invalid_input", `'${prev.name}' is not shared with ${not.join(", ")}`);
+    after = prev.shared_with.filter((id) => !ids.includes(id));
+  }
+  if (after.length > MAX_SHARED) {
+    fail("invalid_input", `a view is shared with at most ${MAX_SHARED} accounts, not ${after.length}; share it with the customer's management or billing account`);
+  }
+  const r = { ...prev, shared_with: after, updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+  integrations = integrations.map((v) => (v === prev ? r : v));
+  return r;
 }
 
 function checkName(name: string) {
@@ -464,6 +502,9 @@ export async function handle(cmd: string, a: Args): Promise<unknown> {
     }
     case "import_progress":
       return importState;
+    case "share_integration":
+      await sleep(AWS ? 1200 : 200);
+      return share(String(a.name), (a.accounts as string[]) ?? [], Boolean(a.add));
     case "delete_integration":
       await sleep(300);
       find(String(a.name));
@@ -578,6 +619,8 @@ export function installMockBackend(): void {
   if (AWS) {
     const borealis = org.accounts.filter((x) => x.tags.some(([k, v]) => k === "customer" && v === "borealis-health")).map((x) => x.id);
     integrations.push({ ...row("Borealis Health", borealis), status: "drift", status_detail: "the billing view has 1 account the Athena view lacks" });
+    // Acme's view shared with its first account (its "billing" account, say).
+    integrations[0] = { ...integrations[0], shared_with: acme.slice(0, 1) };
   }
   mockIPC((cmd, payload) => handle(cmd, (payload ?? {}) as Args));
 }
