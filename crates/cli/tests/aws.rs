@@ -3016,6 +3016,26 @@ async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_i
     assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[0]]));
     assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
 
+    // The share deleted outside: drift; repair makes it again.
+    ram_outside(
+        &p,
+        &format!("r.delete_resource_share(resourceShareArn={share_arn:?})"),
+    );
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["status"]["state"], "drift", "{shown}");
+    assert!(
+        shown["status"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deleted outside CostCarve"),
+        "{shown}"
+    );
+    p.cc(&["vi", "repair", "Acme"]);
+    let shares = shares_outside(&p);
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    assert_eq!(shares[0]["principals"], json!([acme[0]]));
+    assert_eq!(shares[0]["resources"], json!([arn]));
+
     // The shared member leaves the integration: it loses the view first.
     p.cc(&["vi", "update", "Acme", "--remove", &acme[0]]);
     assert!(shares_outside(&p).is_empty(), "{:?}", shares_outside(&p));
@@ -3039,6 +3059,27 @@ async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_i
     p.fails(&["vi", "share", "Acme", "--with", &acme[2]], 1);
     assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[1]]));
     assert_eq!(show(&p, "Acme")["shared_with"], json!([acme[1]]));
+    // Recording the sharing on the billing view fails: RAM is put back.
+    p.billing(
+        "POST",
+        "/_emulator/faults",
+        r#"{"kind": "error", "operation": "TagResource", "nth": 1, "error_type": "InternalServerException", "status": 500, "message": "injected"}"#,
+    );
+    p.fails(&["vi", "share", "Acme", "--with", &acme[2]], 1);
+    assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[1]]));
+    assert_eq!(show(&p, "Acme")["shared_with"], json!([acme[1]]));
+    p.cc(&["vi", "share", "Acme", "--with", &acme[2]]);
+    p.moto(
+        "POST",
+        "/moto-api/costcarve/ram-faults",
+        r#"{"operation": "DisassociateResourceShare", "nth": 1}"#,
+    );
+    p.fails(&["vi", "unshare", "Acme", "--with", &acme[2]], 1);
+    assert_eq!(
+        shares_outside(&p)[0]["principals"],
+        json!([acme[1], acme[2]])
+    );
+    p.cc(&["vi", "unshare", "Acme", "--with", &acme[2]]);
     p.moto(
         "POST",
         "/moto-api/costcarve/ram-faults",
@@ -3046,7 +3087,9 @@ async fn a_view_is_shared_only_with_its_own_accounts_and_the_share_follows_the_i
     );
     p.fails(&["vi", "unshare", "Acme", "--with", &acme[1]], 1);
     assert_eq!(shares_outside(&p)[0]["principals"], json!([acme[1]]));
-    assert_eq!(show(&p, "Acme")["status"]["state"], "healthy");
+    let shown = show(&p, "Acme");
+    assert_eq!(shown["shared_with"], json!([acme[1]]));
+    assert_eq!(shown["status"]["state"], "healthy", "{shown}");
 
     // Delete leaves no resource share behind.
     p.cc(&["vi", "delete", "Acme"]);
@@ -3079,4 +3122,70 @@ async fn a_crash_while_sharing_is_finished_on_the_next_start() {
     let shown = show(&p, "Acme");
     assert_eq!(shown["shared_with"], json!([acme[0]]));
     assert_eq!(shown["status"]["state"], "healthy", "{shown}");
+}
+
+#[tokio::test]
+async fn an_import_row_that_fails_leaves_nothing_and_the_same_import_makes_it_later() {
+    let p = Payer::up(&["--accounts", "30", "--health-delay-seconds", "0.2"]);
+    let customers: BTreeSet<String> =
+        serde_json::from_str::<Vec<Value>>(&p.cc(&["accounts", "--json"]).0)
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["unit"].as_str().unwrap().strip_prefix("Customers/"))
+            .map(|rest| rest.split('/').next().unwrap().to_string())
+            .collect();
+    // The second billing view made fails: that row fails and leaves
+    // nothing; the others are made.
+    p.billing(
+        "POST",
+        "/_emulator/faults",
+        r#"{"kind": "error", "operation": "CreateBillingView", "nth": 2, "error_type": "InternalServerException", "status": 500, "message": "injected"}"#,
+    );
+    let out = p.run_on(
+        "a",
+        &[
+            "--connection",
+            "emu",
+            "vi",
+            "import",
+            "--from-ou",
+            "Customers",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes = report["outcomes"].as_array().unwrap();
+    let failed: Vec<&Value> = outcomes
+        .iter()
+        .filter(|o| o["outcome"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(outcomes.len(), customers.len());
+    let failed_name = failed[0]["name"].as_str().unwrap().to_string();
+    let views = billing_outside(&p);
+    assert_eq!(views.len(), customers.len() - 1, "{views:?}");
+    assert!(!views
+        .iter()
+        .any(|v| v["name"] == format!("costcarve-{failed_name}")));
+    assert!(!p
+        .glue_views()
+        .await
+        .iter()
+        .any(|(n, _)| *n == format!("vi_{}", failed_name.to_lowercase().replace(' ', "_"))));
+    // The same import again makes only the one that failed.
+    let (out, _) = p.cc(&["vi", "import", "--from-ou", "Customers"]);
+    assert!(
+        out.contains(&format!(
+            "1 created, {} unchanged, 0 failed",
+            customers.len() - 1
+        )),
+        "{out}"
+    );
+    let list: Vec<Value> = serde_json::from_str(&p.cc(&["vi", "list", "--json"]).0).unwrap();
+    assert_eq!(list.len(), customers.len());
+    assert!(
+        list.iter().all(|m| m["status"]["state"] == "healthy"),
+        "{list:?}"
+    );
 }
