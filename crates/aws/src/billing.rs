@@ -402,7 +402,14 @@ impl BillingViews {
             self.delete_all(&parts).await;
             return Err(e);
         }
-        match self.create_aggregate(vi, &parts, client_token).await {
+        let aggregate = self.create_main(
+            vi,
+            parts.clone(),
+            None,
+            client_token,
+            "the aggregate billing view",
+        );
+        match aggregate.await {
             Ok(arn) => Ok(arn),
             Err(e) => {
                 self.delete_all(&parts).await;
@@ -444,18 +451,24 @@ impl BillingViews {
         Ok(out.arn().to_string())
     }
 
-    async fn create_aggregate(
+    /// Creates the view Cost Explorer is asked through: named, described
+    /// and tagged as `vi`'s (its rules included), derived from `sources`,
+    /// filtered by `filter` when it is one view.
+    async fn create_main(
         &self,
         vi: &VirtualIntegration,
-        parts: &[String],
+        sources: Vec<String>,
+        filter: Option<Expression>,
         client_token: &str,
+        what: &str,
     ) -> Result<String, AwsError> {
         let mut request = self
             .client
             .create_billing_view()
             .name(view_name(vi))
             .description(description(vi))
-            .set_source_views(Some(parts.to_vec()))
+            .set_source_views(Some(sources))
+            .set_data_filter_expression(filter)
             .resource_tags(tag(TAG_MANAGED, "true")?)
             .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
             .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?);
@@ -466,7 +479,7 @@ impl BillingViews {
             .client_token(client_token)
             .send()
             .await
-            .map_err(|e| classify("the aggregate billing view", e))?;
+            .map_err(|e| classify(what, e))?;
         Ok(out.arn().to_string())
     }
 
@@ -504,25 +517,14 @@ impl BillingViews {
         vi: &VirtualIntegration,
         client_token: &str,
     ) -> Result<String, AwsError> {
-        let mut request = self
-            .client
-            .create_billing_view()
-            .name(view_name(vi))
-            .description(description(vi))
-            .source_views(Self::primary_arn(payer))
-            .data_filter_expression(filter(&vi.accounts)?)
-            .resource_tags(tag(TAG_MANAGED, "true")?)
-            .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
-            .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?);
-        for (k, v) in rules_tags(vi)? {
-            request = request.resource_tags(tag(&k, &v)?);
-        }
-        let out = request
-            .client_token(client_token)
-            .send()
-            .await
-            .map_err(|e| classify("the billing view", e))?;
-        Ok(out.arn().to_string())
+        self.create_main(
+            vi,
+            vec![Self::primary_arn(payer)],
+            Some(filter(&vi.accounts)?),
+            client_token,
+            "the billing view",
+        )
+        .await
     }
 
     /// Reads a view back; `None` if it does not exist.

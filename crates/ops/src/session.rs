@@ -104,7 +104,7 @@ fn row(state: &IntegrationState) -> IntegrationRow {
         updated_at: iso(vi.updated_at),
         rules: rules_form(&vi.effective_rules()),
         rules_text: vi.effective_rules().describe(),
-        shared_with: Workspace::shared_with(state),
+        shared_with: state.shared_with(),
     }
 }
 

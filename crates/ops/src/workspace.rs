@@ -82,6 +82,14 @@ impl IntegrationState {
         }
     }
 
+    /// The accounts its billing view is shared with (none locally).
+    pub fn shared_with(&self) -> Vec<String> {
+        match self {
+            IntegrationState::Local(_) => vec![],
+            IntegrationState::Aws(m) => m.shared_with.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     /// Its billing view; `None` locally.
     pub fn billing_view_arn(&self) -> Option<&str> {
         match self {
@@ -474,14 +482,6 @@ impl Workspace {
                 "sharing gives a customer's own AWS account its billing view: open a payer through a connection",
             )),
             Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.share(name, accounts, add).await?)),
-        }
-    }
-
-    /// The accounts an integration's billing view is shared with (AWS).
-    pub fn shared_with(state: &IntegrationState) -> Vec<String> {
-        match state {
-            IntegrationState::Local(_) => vec![],
-            IntegrationState::Aws(m) => m.shared_with.iter().map(ToString::to_string).collect(),
         }
     }
 

@@ -174,7 +174,7 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
             let add = matches!(cmd, ViCommand::Share { .. });
             let accounts = parse_account_list(with)?.into_iter().collect();
             let state = ws.share(name, accounts, add).await?;
-            let shared = Workspace::shared_with(&state);
+            let shared = state.shared_with();
             out(&format!(
                 "'{}' is shared with {}",
                 state.integration().name,
@@ -290,7 +290,7 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
             out(&format!("status:       {}", status_line(status)));
             out(&format!("revision:     {}", vi.revision));
             out(&format!("billing view: {arn}"));
-            let shared = Workspace::shared_with(state);
+            let shared = state.shared_with();
             if !shared.is_empty() {
                 out(&format!("shared with:  {}", shared.join(", ")));
             }
