@@ -454,30 +454,23 @@ impl Workspace {
             error: made.err(),
         };
         if let Some(aws) = self.payer_workspace() {
-            let news = rows.iter().map(|r| r.new.clone()).collect();
+            use costcarve_aws::workspace::{ManagedIntegration, WorkspaceError};
+            let counted = |r: &std::result::Result<ManagedIntegration, WorkspaceError>| {
+                r.as_ref()
+                    .map(|m| m.integration.accounts.len())
+                    .map_err(ToString::to_string)
+            };
             let report = |i: usize, r: &std::result::Result<_, _>| {
                 if let Some(row) = rows.get(i) {
-                    done(&outcome(
-                        row,
-                        r.as_ref()
-                            .map(|m: &costcarve_aws::workspace::ManagedIntegration| {
-                                m.integration.accounts.len()
-                            })
-                            .map_err(|e: &costcarve_aws::workspace::WorkspaceError| e.to_string()),
-                    ));
+                    done(&outcome(row, counted(r)));
                 }
             };
+            let news = rows.iter().map(|r| r.new.clone()).collect();
             let results = aws.create_many(news, IMPORT_CONCURRENCY, &report).await?;
             return Ok(rows
                 .iter()
-                .zip(results)
-                .map(|(row, r)| {
-                    outcome(
-                        row,
-                        r.map(|m| m.integration.accounts.len())
-                            .map_err(|e| e.to_string()),
-                    )
-                })
+                .zip(&results)
+                .map(|(row, r)| outcome(row, counted(r)))
                 .collect());
         }
         let mut out = Vec::new();
