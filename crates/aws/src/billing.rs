@@ -16,6 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use costcarve_core::account::AccountId;
 use costcarve_core::integration::{VirtualIntegration, MAX_VIEW_ACCOUNTS};
 use costcarve_core::membership::MembershipRules;
+use costcarve_core::presentation::PresentationProfile;
 
 use crate::error::{classify, AwsError};
 
@@ -128,27 +129,64 @@ pub fn shared_from_tags(tags: &BTreeMap<String, String>) -> BTreeSet<AccountId> 
         .unwrap_or_default()
 }
 
-/// The tags recording `vi`'s rules; none for a hand-kept list of ids (its
-/// accounts, read from the filter, are its rules).
-pub fn rules_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsError> {
+/// Prefix of the tags holding an integration's presentation profile
+/// (`costcarve-profile-00`, ...), written as the rules are.
+pub const TAG_PROFILE_PREFIX: &str = "costcarve-profile-";
+/// Most profile tags a view carries (a display name of 128 characters in
+/// any script and every line item type fit in far fewer).
+const MAX_PROFILE_TAGS: usize = 8;
+
+/// `value` as JSON, base64url, in tags `prefix00`, `prefix01`, ... of at
+/// most 256 characters each.
+fn json_pieces<T: serde::Serialize>(
+    prefix: &str,
+    value: &T,
+) -> Result<Vec<(String, String)>, AwsError> {
     use base64::Engine as _;
-    let rules = vi.effective_rules();
-    if rules == MembershipRules::explicit(vi.accounts.clone()) {
-        return Ok(vec![]);
-    }
-    let json = serde_json::to_vec(&rules).map_err(|e| AwsError::Invalid(e.to_string()))?;
+    let json = serde_json::to_vec(value).map_err(|e| AwsError::Invalid(e.to_string()))?;
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-    let pieces: Vec<(String, String)> = text
+    Ok(text
         .as_bytes()
         .chunks(TAG_VALUE_LEN)
         .enumerate()
         .map(|(i, c)| {
             (
-                format!("{TAG_RULES_PREFIX}{i:02}"),
+                format!("{prefix}{i:02}"),
                 String::from_utf8_lossy(c).into_owned(),
             )
         })
+        .collect())
+}
+
+/// What [`json_pieces`] wrote under `prefix`; `None` when nothing is there
+/// or it was damaged outside CostCarve.
+fn from_json_pieces<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    tags: &BTreeMap<String, String>,
+) -> Option<T> {
+    use base64::Engine as _;
+    let text: String = tags
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.as_str())
         .collect();
+    if text.is_empty() {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// The tags recording `vi`'s rules; none for a hand-kept list of ids (its
+/// accounts, read from the filter, are its rules).
+pub fn rules_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsError> {
+    let rules = vi.effective_rules();
+    if rules == MembershipRules::explicit(vi.accounts.clone()) {
+        return Ok(vec![]);
+    }
+    let pieces = json_pieces(TAG_RULES_PREFIX, &rules)?;
     if pieces.len() > MAX_RULE_TAGS {
         return Err(AwsError::Invalid(format!(
             "the rules of '{}' are too long to record on its billing view ({} tags of 256 characters, at most {MAX_RULE_TAGS}); list fewer accounts by id and use an OU or a tag instead",
@@ -162,19 +200,28 @@ pub fn rules_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsE
 /// The rules [`rules_tags`] recorded; `None` when there are none (or they
 /// were damaged outside CostCarve: the filter's accounts stand then).
 pub fn rules_from_tags(tags: &BTreeMap<String, String>) -> Option<MembershipRules> {
-    use base64::Engine as _;
-    let text: String = tags
-        .range(TAG_RULES_PREFIX.to_string()..)
-        .take_while(|(k, _)| k.starts_with(TAG_RULES_PREFIX))
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if text.is_empty() {
-        return None;
+    from_json_pieces(TAG_RULES_PREFIX, tags)
+}
+
+/// The tags recording `vi`'s presentation profile; none without one.
+pub fn profile_tags(vi: &VirtualIntegration) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(profile) = &vi.profile else {
+        return Ok(vec![]);
+    };
+    let pieces = json_pieces(TAG_PROFILE_PREFIX, profile)?;
+    if pieces.len() > MAX_PROFILE_TAGS {
+        return Err(AwsError::Invalid(format!(
+            "the presentation profile of '{}' is too long to record on its billing view; shorten the display name",
+            vi.name
+        )));
     }
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()?;
-    serde_json::from_slice(&json).ok()
+    Ok(pieces)
+}
+
+/// The profile [`profile_tags`] recorded; `None` when there is none (the
+/// integration then shows what `cost` shows by default).
+pub fn profile_from_tags(tags: &BTreeMap<String, String>) -> Option<PresentationProfile> {
+    from_json_pieces(TAG_PROFILE_PREFIX, tags)
 }
 
 /// A view's health, as Cost Explorer needs it.
@@ -472,7 +519,7 @@ impl BillingViews {
             .resource_tags(tag(TAG_MANAGED, "true")?)
             .resource_tags(tag(TAG_INTEGRATION_ID, &vi.id.to_string())?)
             .resource_tags(tag(TAG_INTEGRATION_NAME, vi.name.as_str())?);
-        for (k, v) in rules_tags(vi)? {
+        for (k, v) in rules_tags(vi)?.into_iter().chain(profile_tags(vi)?) {
             request = request.resource_tags(tag(&k, &v)?);
         }
         let out = request
@@ -756,9 +803,28 @@ impl BillingViews {
     /// Records `vi`'s rules on its view (see [`rules_tags`]), dropping
     /// pieces of earlier rules it no longer needs.
     pub async fn put_rules(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
-        let want = rules_tags(vi)?;
+        self.put_pieces(arn, TAG_RULES_PREFIX, rules_tags(vi)?, "rules")
+            .await
+    }
+
+    /// Records `vi`'s presentation profile on its view (see
+    /// [`profile_tags`]); without one, removes what was recorded.
+    pub async fn put_profile(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
+        self.put_pieces(arn, TAG_PROFILE_PREFIX, profile_tags(vi)?, "presentation profile")
+            .await
+    }
+
+    /// Tags the view at `arn` with `want`, and removes the tags under
+    /// `prefix` that `want` no longer has.
+    async fn put_pieces(
+        &self,
+        arn: &str,
+        prefix: &str,
+        want: Vec<(String, String)>,
+        what: &str,
+    ) -> Result<(), AwsError> {
         let have = self.tags(arn).await?;
-        let what = || format!("the rules recorded on billing view {arn}");
+        let what = || format!("the {what} recorded on billing view {arn}");
         if !want.is_empty() {
             let mut request = self.client.tag_resource().resource_arn(arn);
             for (k, v) in &want {
@@ -768,7 +834,7 @@ impl BillingViews {
         }
         let stale: Vec<String> = have
             .keys()
-            .filter(|k| k.starts_with(TAG_RULES_PREFIX) && !want.iter().any(|(w, _)| w == *k))
+            .filter(|k| k.starts_with(prefix) && !want.iter().any(|(w, _)| w == *k))
             .cloned()
             .collect();
         if !stale.is_empty() {

@@ -62,12 +62,20 @@ fn interval(start: NaiveDate, end: NaiveDate) -> Result<DateInterval, AwsError> 
         .map_err(|e| AwsError::Invalid(e.to_string()))
 }
 
-fn metric_name(m: Metric) -> &'static str {
+fn metric_name(m: Metric) -> Result<&'static str, AwsError> {
     match m {
-        Metric::UnblendedCost => "UnblendedCost",
-        Metric::NetUnblendedCost => "NetUnblendedCost",
-        Metric::AmortizedCost => "AmortizedCost",
+        Metric::UnblendedCost => Ok("UnblendedCost"),
+        Metric::NetUnblendedCost => Ok("NetUnblendedCost"),
+        Metric::AmortizedCost => Ok("AmortizedCost"),
+        Metric::PublicOnDemandCost => Err(not_in_cost_explorer()),
     }
+}
+
+fn not_in_cost_explorer() -> AwsError {
+    AwsError::Invalid(
+        "Cost Explorer has no public on-demand cost: it is answered from the CUR with Athena"
+            .into(),
+    )
 }
 
 fn group(d: &Dimension) -> GroupDefinition {
@@ -149,7 +157,7 @@ impl CostExplorer {
     /// answer's buckets as estimated (a month it may still restate).
     pub async fn answer(&self, view: &BillingViewArn, q: &CostQuery) -> Result<Answer, AwsError> {
         q.validate().map_err(|e| AwsError::Invalid(e.to_string()))?;
-        let metric = metric_name(q.metric);
+        let metric = metric_name(q.metric)?;
         let mut points = Vec::new();
         let mut token: Option<String> = None;
         let mut estimated = std::collections::BTreeSet::new();
@@ -333,12 +341,13 @@ pub struct ForecastPoint {
     pub upper: Option<Decimal>,
 }
 
-fn forecast_metric(m: Metric) -> aws_sdk_costexplorer::types::Metric {
+fn forecast_metric(m: Metric) -> Result<aws_sdk_costexplorer::types::Metric, AwsError> {
     use aws_sdk_costexplorer::types::Metric as M;
     match m {
-        Metric::UnblendedCost => M::UnblendedCost,
-        Metric::NetUnblendedCost => M::NetUnblendedCost,
-        Metric::AmortizedCost => M::AmortizedCost,
+        Metric::UnblendedCost => Ok(M::UnblendedCost),
+        Metric::NetUnblendedCost => Ok(M::NetUnblendedCost),
+        Metric::AmortizedCost => Ok(M::AmortizedCost),
+        Metric::PublicOnDemandCost => Err(not_in_cost_explorer()),
     }
 }
 
@@ -358,6 +367,7 @@ impl CostExplorer {
                 "a forecast needs its end ({to}) after its start ({from})"
             )));
         }
+        let ce_metric = forecast_metric(metric)?;
         self.requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = self
@@ -369,7 +379,7 @@ impl CostExplorer {
                 Granularity::Daily => aws_sdk_costexplorer::types::Granularity::Daily,
                 Granularity::Monthly => aws_sdk_costexplorer::types::Granularity::Monthly,
             })
-            .metric(forecast_metric(metric))
+            .metric(ce_metric)
             .send()
             .await
             .map_err(|e| classify("Cost Explorer forecast", e))?;

@@ -193,6 +193,13 @@ fn header<DB: DrawingBackend>(
             .map_err(draw_err)?;
         y += px(s.subtitle * 1.1);
     }
+    if !opts.caption.trim().is_empty() {
+        let st = style(s.subtitle, &MUTED, HPos::Left, VPos::Top);
+        let line = fit(root, opts.caption.trim(), &st, max_w)?;
+        root.draw(&Text::new(line, (s.margin, y), st))
+            .map_err(draw_err)?;
+        y += px(s.subtitle * 1.1);
+    }
     if y == s.margin {
         return Ok(root.clone());
     }

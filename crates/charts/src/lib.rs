@@ -33,6 +33,7 @@ mod palette;
 mod typeset;
 
 use typeset::Typeset;
+pub use typeset::font_bytes;
 
 /// Smallest width and height accepted, in pixels.
 pub const MIN_SIZE: (u32, u32) = (200, 150);
@@ -98,6 +99,9 @@ pub struct ChartOptions {
     pub top_n: usize,
     /// Bigger text and thicker lines, for projectors.
     pub large_type: bool,
+    /// A line under the range and total, e.g. the cost basis in words;
+    /// nothing is drawn when empty.
+    pub caption: String,
 }
 
 impl Default for ChartOptions {
@@ -110,6 +114,7 @@ impl Default for ChartOptions {
             height: 675,
             top_n: 8,
             large_type: false,
+            caption: String::new(),
         }
     }
 }
@@ -134,6 +139,13 @@ impl ChartOptions {
     /// The same options with another top N.
     pub fn with_top_n(mut self, top_n: usize) -> Self {
         self.top_n = top_n;
+        self
+    }
+
+    /// The same options with a line under the range and total (e.g. the
+    /// cost basis in words).
+    pub fn with_caption(mut self, caption: impl Into<String>) -> Self {
+        self.caption = caption.into();
         self
     }
 

@@ -23,6 +23,12 @@ use crate::ChartError;
 /// DejaVu Sans (see `fonts/LICENSE`).
 static FONT_BYTES: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
+/// The embedded font's bytes (DejaVu Sans), for whatever draws the charts'
+/// SVG text again (a PDF writer embeds it).
+pub fn font_bytes() -> &'static [u8] {
+    FONT_BYTES
+}
+
 /// The family every chart text is drawn in.
 pub(crate) const FAMILY: &str = "sans-serif";
 

@@ -121,6 +121,48 @@ pub enum Metric {
     NetUnblendedCost,
     /// Savings Plans and Reserved Instances spread over the usage they cover.
     AmortizedCost,
+    /// What the usage costs at AWS's public on-demand (list) prices: CUR
+    /// 2.0's `pricing_public_on_demand_cost`, zero for lines that are not
+    /// usage. Answered from the CUR (never from Cost Explorer, which has no
+    /// such metric).
+    PublicOnDemandCost,
+}
+
+impl Metric {
+    /// Every metric, in the order offered to users.
+    pub const ALL: [Metric; 4] = [
+        Metric::UnblendedCost,
+        Metric::NetUnblendedCost,
+        Metric::AmortizedCost,
+        Metric::PublicOnDemandCost,
+    ];
+
+    /// The short name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::UnblendedCost => "unblended",
+            Metric::NetUnblendedCost => "net_unblended",
+            Metric::AmortizedCost => "amortized",
+            Metric::PublicOnDemandCost => "public_on_demand",
+        }
+    }
+
+    /// The basis in words a customer reads, e.g. on a chart's caption.
+    pub fn words(self) -> &'static str {
+        match self {
+            Metric::UnblendedCost => "unblended cost (as billed)",
+            Metric::NetUnblendedCost => "net unblended cost (after discounts)",
+            Metric::AmortizedCost => {
+                "amortized cost (Savings Plans and Reserved Instances spread over the usage they cover)"
+            }
+            Metric::PublicOnDemandCost => "public on-demand cost (AWS list prices)",
+        }
+    }
+
+    /// Whether Cost Explorer can answer it (the others come from the CUR).
+    pub fn in_cost_explorer(self) -> bool {
+        !matches!(self, Metric::PublicOnDemandCost)
+    }
 }
 
 impl FromStr for Metric {
@@ -132,6 +174,9 @@ impl FromStr for Metric {
                 Ok(Self::NetUnblendedCost)
             }
             "amortized" | "amortized_cost" | "amortizedcost" => Ok(Self::AmortizedCost),
+            "public_on_demand" | "public_on_demand_cost" | "publicondemandcost" | "list" => {
+                Ok(Self::PublicOnDemandCost)
+            }
             _ => Err(CostQueryError::Metric(s.to_string())),
         }
     }
@@ -305,7 +350,7 @@ pub enum CostQueryError {
     #[error("unknown group-by dimension '{0}': use service, account, region, usage_type, line_item_type or tag:KEY")]
     Dimension(String),
     /// Unknown metric.
-    #[error("unknown metric '{0}': use unblended, net_unblended or amortized")]
+    #[error("unknown cost basis '{0}': use unblended, net_unblended, amortized or public_on_demand")]
     Metric(String),
     /// Bad tag key.
     #[error("'{0}' is not a valid tag key: 1-128 letters, digits, spaces and _.:/=+-@")]

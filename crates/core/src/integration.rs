@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::account::{AccountId, Organization};
 use crate::membership::{self, LeftOut, MembershipRules, TagRule};
+use crate::presentation::{PresentationProfile, ProfileError};
 
 /// A billing view's `LINKED_ACCOUNT` filter takes at most 200 values.
 pub const MAX_VIEW_ACCOUNTS: usize = 200;
@@ -120,6 +121,10 @@ pub struct VirtualIntegration {
     /// existed: see [`Self::effective_rules`].
     #[serde(default)]
     pub rules: MembershipRules,
+    /// What its customer is shown: display name, cost basis, line item
+    /// types left out. `None`: what `cost` shows by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<PresentationProfile>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -433,6 +438,7 @@ impl IntegrationSet {
             name,
             accounts: resolution.accounts,
             rules,
+            profile: None,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -496,6 +502,32 @@ impl IntegrationSet {
         }
         self.integrations.sort_by(|a, b| a.name.cmp(&b.name));
         Ok((next, diff))
+    }
+
+    /// Sets (or, with the default profile, clears) how `name` is shown to
+    /// its customer; its accounts are not touched.
+    pub fn set_profile(
+        &mut self,
+        name: &str,
+        profile: PresentationProfile,
+        now: DateTime<Utc>,
+    ) -> Result<VirtualIntegration, IntegrationError> {
+        let current = self.require(name)?.clone();
+        let profile = profile.normalized()?;
+        let next_profile = (!profile.is_default()).then_some(profile);
+        if next_profile == current.profile {
+            return Err(IntegrationError::NothingToChange);
+        }
+        let mut next = current.clone();
+        next.profile = next_profile;
+        next.updated_at = now;
+        next.revision += 1;
+        for v in &mut self.integrations {
+            if v.id == current.id {
+                *v = next.clone();
+            }
+        }
+        Ok(next)
     }
 
     /// `current`'s rules with `change` applied, and what they resolve to.
@@ -791,6 +823,9 @@ pub enum IntegrationError {
     /// Another integration has this name.
     #[error("an integration named '{0}' already exists; choose another name or update that one")]
     NameTaken(String),
+    /// The presentation profile cannot be saved.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     /// Two names would make the same view identifier.
     #[error("'{name}' would use the view name {view}, which '{other}' already uses; choose a name that differs in more than punctuation or case")]
     ViewNameClash {

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod integration;
 pub mod membership;
 pub mod ports;
+pub mod presentation;
 pub mod query;
 pub mod verification;
 pub mod view_definition;

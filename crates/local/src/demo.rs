@@ -348,6 +348,7 @@ pub fn cur_schema() -> SchemaRef {
             true,
         ),
         Field::new("reservation_effective_cost", DataType::Float64, true),
+        Field::new("pricing_public_on_demand_cost", DataType::Float64, false),
         Field::new("line_item_resource_id", DataType::Utf8, true),
         Field::new("line_item_currency_code", dict(), false),
         Field::new("resource_tags", map, true),
@@ -362,6 +363,8 @@ struct Meter {
     resource_id: String,
     base: f64,
     covered: Option<&'static str>,
+    /// Unblended ÷ public on-demand cost: at most 1.
+    list_ratio: f64,
     tags: [(&'static str, String); 3],
 }
 
@@ -534,6 +537,10 @@ fn profiles(org: &Organization, spec: &DemoSpec, rng: &mut ChaCha8Rng) -> Vec<Pr
                 ("AmazonRDS", "prod") if rng.random::<f64>() < 0.5 => Some("DiscountedUsage"),
                 _ => None,
             };
+            let list_ratio = match covered {
+                Some(_) => 0.6 + 0.15 * rng.random::<f64>(),
+                None => 0.9 + 0.1 * rng.random::<f64>(),
+            };
             let team = ["platform", "payments", "search", "ml", "frontend"][m % 5];
             let app = ["checkout", "catalog", "reporting", "ingest"][rng.random_range(0..4)];
             meters.push(Meter {
@@ -543,6 +550,7 @@ fn profiles(org: &Organization, spec: &DemoSpec, rng: &mut ChaCha8Rng) -> Vec<Pr
                 resource_id,
                 base,
                 covered,
+                list_ratio,
                 tags: [
                     ("user_team", team.to_string()),
                     ("user_app", app.to_string()),
@@ -601,6 +609,7 @@ struct Columns {
     net: Float64Builder,
     sp_effective: Float64Builder,
     ri_effective: Float64Builder,
+    public: Float64Builder,
     resource: StringBuilder,
     currency: StringDictionaryBuilder<Int32Type>,
     tags: MapBuilder<StringBuilder, StringBuilder>,
@@ -623,6 +632,7 @@ struct Line<'a> {
     net: f64,
     sp: Option<f64>,
     ri: Option<f64>,
+    public: f64,
     resource: &'a str,
     tags: &'a [(&'static str, String)],
 }
@@ -652,6 +662,7 @@ impl Columns {
             net: Float64Builder::new(),
             sp_effective: Float64Builder::new(),
             ri_effective: Float64Builder::new(),
+            public: Float64Builder::new(),
             resource: StringBuilder::new(),
             currency: StringDictionaryBuilder::new(),
             tags: MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new()),
@@ -685,6 +696,7 @@ impl Columns {
         self.net.append_value(round(l.net, 10));
         self.sp_effective.append_option(l.sp.map(|v| round(v, 10)));
         self.ri_effective.append_option(l.ri.map(|v| round(v, 10)));
+        self.public.append_value(round(l.public, 10));
         if l.resource.is_empty() {
             self.resource.append_null();
         } else {
@@ -720,6 +732,7 @@ impl Columns {
             Arc::new(self.net.finish()),
             Arc::new(self.sp_effective.finish()),
             Arc::new(self.ri_effective.finish()),
+            Arc::new(self.public.finish()),
             Arc::new(self.resource.finish()),
             Arc::new(self.currency.finish()),
             Arc::new(self.tags.finish()),
@@ -831,6 +844,10 @@ pub fn generate(
                         net: cost * 0.97,
                         sp,
                         ri,
+                        // List price: what the usage costs on demand. The
+                        // MSP's own rates are below it (a reseller's
+                        // discount on every line, deeper on covered usage).
+                        public: cost / m.list_ratio,
                         resource: &m.resource_id,
                         tags: &m.tags,
                     });
@@ -854,6 +871,9 @@ pub fn generate(
                     net: cost,
                     sp: None,
                     ri: None,
+                    // Tax, fees, credits and refunds are not usage: no
+                    // list price (as in AWS's CUR).
+                    public: 0.0,
                     resource: "",
                     tags: &[],
                 });

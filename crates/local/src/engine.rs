@@ -49,6 +49,8 @@ pub fn view_ddl(vi: &VirtualIntegration) -> String {
 }
 /// Name of the daily rollup inside the engine.
 const ROLLUP_TABLE: &str = "cur_rollup";
+/// CUR 2.0's cost of the usage at public on-demand (list) prices.
+const PUBLIC_ON_DEMAND: &str = "pricing_public_on_demand_cost";
 /// Suffix of an integration's view over the rollup.
 const ROLLUP_VIEW_SUFFIX: &str = "__rollup";
 /// Memory the engine may use for query state before spilling or failing.
@@ -188,13 +190,14 @@ impl SqlEngine {
              line_item_usage_account_id, line_item_product_code, line_item_usage_type, \
              {region} AS product_region_code, line_item_line_item_type, \
              SUM({unblended}) AS unblended_cost, SUM({net}) AS net_unblended_cost, \
-             SUM({amortized}) AS amortized_cost \
+             SUM({amortized}) AS amortized_cost, SUM({public}) AS public_on_demand_cost \
              FROM {CUR_TABLE} WHERE \"{col}\" = '{period}' \
              GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 2, 1, 3, 4",
             region = self.dimension_expr(&Dimension::Region),
             unblended = self.metric_expr(Metric::UnblendedCost),
             net = self.metric_expr(Metric::NetUnblendedCost),
             amortized = self.metric_expr(Metric::AmortizedCost),
+            public = self.metric_expr(Metric::PublicOnDemandCost),
         )
     }
 
@@ -318,6 +321,12 @@ impl SqlEngine {
     fn metric_expr(&self, m: Metric) -> String {
         let unblended = "line_item_unblended_cost";
         match m {
+            // Without the column the query is refused first (see `cost`);
+            // the rollup then sums NULLs it never serves.
+            Metric::PublicOnDemandCost if self.has(PUBLIC_ON_DEMAND) => {
+                format!("COALESCE({PUBLIC_ON_DEMAND}, 0)")
+            }
+            Metric::PublicOnDemandCost => "CAST(NULL AS DOUBLE)".into(),
             Metric::UnblendedCost => unblended.into(),
             Metric::NetUnblendedCost if self.has("line_item_net_unblended_cost") => {
                 format!("COALESCE(line_item_net_unblended_cost, {unblended})")
@@ -477,6 +486,7 @@ impl SqlEngine {
             Metric::UnblendedCost => "unblended_cost",
             Metric::NetUnblendedCost => "net_unblended_cost",
             Metric::AmortizedCost => "amortized_cost",
+            Metric::PublicOnDemandCost => "public_on_demand_cost",
         };
         let mut filters = Vec::new();
         let whole_months = q.from == first_of_month(q.from) && q.to == first_of_month(q.to);
@@ -534,6 +544,12 @@ impl SqlEngine {
         q: &CostQuery,
     ) -> Result<CostSeries, LocalError> {
         q.validate()?;
+        if q.metric == Metric::PublicOnDemandCost && !self.has(PUBLIC_ON_DEMAND) {
+            return Err(LocalError::MissingColumn {
+                column: PUBLIC_ON_DEMAND,
+                needed_for: "public on-demand costs",
+            });
+        }
         let sql = self.cost_sql(vi, q);
         let batches = self.ctx.sql(&sql).await?.collect().await?;
         let mut points = Vec::new();

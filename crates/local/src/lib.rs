@@ -69,6 +69,14 @@ pub enum LocalError {
     /// The query engine failed.
     #[error("query engine: {0}")]
     Engine(String),
+    /// The CUR lacks a column a question needs.
+    #[error("this workspace's Cost and Usage Report has no {column} column, which {needed_for} are read from; export CUR 2.0 with its pricing columns (the demo has them)")]
+    MissingColumn {
+        /// The column.
+        column: &'static str,
+        /// What needs it.
+        needed_for: &'static str,
+    },
     /// The saved integrations changed since this workspace read them
     /// (another window or the CLI): the change was not applied.
     #[error("the integrations in {} were changed elsewhere since this workspace read them; your change was not applied. They are shown as saved now: review them and apply your change again", .0.display())]
@@ -117,7 +125,9 @@ impl Coded for LocalError {
             LocalError::Guard(e) => e.code(),
             LocalError::AccountId(e) => e.code(),
             LocalError::NotAWorkspace { .. } => ErrorCode::NotAWorkspace,
-            LocalError::AlreadyAWorkspace(_) => ErrorCode::InvalidInput,
+            LocalError::AlreadyAWorkspace(_) | LocalError::MissingColumn { .. } => {
+                ErrorCode::InvalidInput
+            }
             LocalError::Io { .. } => ErrorCode::Io,
             LocalError::Corrupt { .. } => ErrorCode::Io,
             LocalError::ChangedElsewhere(_) => ErrorCode::Conflict,

@@ -30,7 +30,7 @@ pub struct RollupStatus {
 }
 
 /// Bump when the rollup's columns or meaning change.
-const ROLLUP_VERSION: &str = "rollup-v1";
+const ROLLUP_VERSION: &str = "rollup-v2";
 const FINGERPRINT_FILE: &str = "FINGERPRINT";
 
 /// Identifies the CUR's files as they are now: names, sizes, change times.

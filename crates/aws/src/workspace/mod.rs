@@ -19,6 +19,7 @@
 //! - [`sql`]: user SQL on Athena, confined to the integration's view.
 
 mod costs;
+mod profile;
 mod error;
 mod saga;
 mod share;

@@ -153,6 +153,7 @@ impl AwsWorkspace {
                 id,
                 rules: billing::rules_from_tags(&view.tags)
                     .unwrap_or_else(|| MembershipRules::explicit(accounts.clone())),
+                profile: billing::profile_from_tags(&view.tags),
                 accounts,
                 created_at: earlier.map(|m| m.integration.created_at).unwrap_or(now),
                 updated_at: earlier
