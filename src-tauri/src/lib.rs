@@ -10,9 +10,10 @@ use costcarve_core::verification::Verification;
 use costcarve_ops::{
     ChartRequest, ChartView, CheckRow, ConnectionForm, ConnectionRow, Dirs, ImportOutcomeRow,
     ImportPlanRow, ImportProgress, ImportSource, IntegrationPlan, IntegrationRow, IpcError,
-    MoversView, OrgView, QueryRows, RulesForm, RulesPreview, Session, SyncOutcomeRow, SyncPlanView,
-    WorkspaceInfo,
+    MoversView, OrgView, ProfileForm, ProfileOptions, QueryRows, ReviewEstimateView, ReviewFiles,
+    RulesForm, RulesPreview, Session, SyncOutcomeRow, SyncPlanView, WorkspaceInfo,
 };
+use costcarve_review::ReviewPack;
 use tauri::State;
 
 type Reply<T> = Result<T, IpcError>;
@@ -325,6 +326,62 @@ async fn export_query(
     Ok(Some(path))
 }
 
+/// The cost bases and line item types a presentation profile offers.
+#[tauri::command]
+#[specta::specta]
+fn profile_options(session: State<'_, Session>) -> ProfileOptions {
+    session.profile_options()
+}
+
+/// Sets how an integration is shown to its customer.
+#[tauri::command]
+#[specta::specta]
+async fn set_profile(
+    session: State<'_, Session>,
+    name: String,
+    profile: ProfileForm,
+) -> Reply<IntegrationRow> {
+    reply(session.set_profile(&name, &profile).await)
+}
+
+/// What a review pack will spend (AWS), to say before it is made.
+#[tauri::command]
+#[specta::specta]
+async fn review_estimate(
+    session: State<'_, Session>,
+    name: String,
+    month: Option<String>,
+) -> Reply<ReviewEstimateView> {
+    reply(session.review_estimate(&name, month).await)
+}
+
+/// The review pack's pages, to present as slides.
+#[tauri::command]
+#[specta::specta]
+async fn review_pack(
+    session: State<'_, Session>,
+    name: String,
+    month: Option<String>,
+) -> Reply<ReviewPack> {
+    reply(session.review_pack(&name, month).await)
+}
+
+/// Asks for a folder and writes the review pack into it; `null` when
+/// cancelled.
+#[tauri::command]
+#[specta::specta]
+async fn write_review_pack(
+    app: tauri::AppHandle,
+    session: State<'_, Session>,
+    name: String,
+    month: Option<String>,
+) -> Reply<Option<ReviewFiles>> {
+    let Some(dir) = save_path::ask_folder(&app).await else {
+        return Ok(None);
+    };
+    reply(session.write_review_pack(&name, month, &dir).await).map(Some)
+}
+
 /// Saved connections (no secrets).
 #[tauri::command]
 #[specta::specta]
@@ -388,6 +445,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         cancel_query,
         export_chart,
         export_query,
+        profile_options,
+        set_profile,
+        review_estimate,
+        review_pack,
+        write_review_pack,
         connections,
         add_connection,
         test_connection,

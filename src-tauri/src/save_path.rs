@@ -34,3 +34,16 @@ pub async fn ask(app: &tauri::AppHandle, suggested: &str, extension: &str) -> Op
         });
     rx.await.ok().flatten()
 }
+
+/// A folder to write several files into (a review pack): the native folder
+/// picker, or `COSTCARVE_SAVE_DIR` itself.
+pub async fn ask_folder(app: &tauri::AppHandle) -> Option<String> {
+    if let Some(dir) = std::env::var_os("COSTCARVE_SAVE_DIR") {
+        return Some(std::path::Path::new(&dir).display().to_string());
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog().file().pick_folder(move |path| {
+        let _ = tx.send(path.map(|p| p.to_string()));
+    });
+    rx.await.ok().flatten()
+}

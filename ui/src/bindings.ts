@@ -76,6 +76,19 @@ export const commands = {
 	exportChart: (request: ChartRequest_Deserialize, format: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("export_chart", { request, format })),
 	/**  Asks where to save and writes a query's rows as CSV; `null` when cancelled. */
 	exportQuery: (integration: string, sql: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("export_query", { integration, sql })),
+	/**  The cost bases and line item types a presentation profile offers. */
+	profileOptions: () => __TAURI_INVOKE<ProfileOptions>("profile_options"),
+	/**  Sets how an integration is shown to its customer. */
+	setProfile: (name: string, profile: ProfileForm_Deserialize) => typedError<IntegrationRow_Serialize, IpcError>(__TAURI_INVOKE("set_profile", { name, profile })),
+	/**  What a review pack will spend (AWS), to say before it is made. */
+	reviewEstimate: (name: string, month: string | null) => typedError<ReviewEstimateView, IpcError>(__TAURI_INVOKE("review_estimate", { name, month })),
+	/**  The review pack's pages, to present as slides. */
+	reviewPack: (name: string, month: string | null) => typedError<ReviewPack_Serialize, IpcError>(__TAURI_INVOKE("review_pack", { name, month })),
+	/**
+	 *  Asks for a folder and writes the review pack into it; `null` when
+	 *  cancelled.
+	 */
+	writeReviewPack: (name: string, month: string | null) => typedError<ReviewFiles | null, IpcError>(__TAURI_INVOKE("write_review_pack", { name, month })),
 	/**  Saved connections (no secrets). */
 	connections: () => typedError<ConnectionRow_Serialize[], IpcError>(__TAURI_INVOKE("connections")),
 	/**  Saves a connection; a secret key goes to the OS keyring only. */
@@ -122,6 +135,13 @@ export type ChartRequest_Deserialize = {
 	group_by?: string | null,
 	/**  Large type for projectors. */
 	large: boolean,
+	/**
+	 *  Width to draw at, in pixels (default 1100): the width it is shown
+	 *  at, so its text is not scaled down.
+	 */
+	width?: number | null,
+	/**  Height to draw at, in pixels (default 560). */
+	height?: number | null,
 };
 
 /**  A chart request. */
@@ -138,6 +158,13 @@ export type ChartRequest_Serialize = {
 	group_by: string | null,
 	/**  Large type for projectors. */
 	large: boolean,
+	/**
+	 *  Width to draw at, in pixels (default 1100): the width it is shown
+	 *  at, so its text is not scaled down.
+	 */
+	width: number | null,
+	/**  Height to draw at, in pixels (default 560). */
+	height: number | null,
 };
 
 /**  A drawn chart and the numbers behind it. */
@@ -166,6 +193,10 @@ export type ChartView_Deserialize = {
 	ce_requests?: number | null,
 	/**  AWS: requests made through the connection so far. */
 	ce_requests_total?: number | null,
+	/**  The basis and exclusions in words (also drawn on the chart). */
+	basis_words: string,
+	/**  The total with thousands separators and the currency. */
+	total_text: string,
 };
 
 /**  A drawn chart and the numbers behind it. */
@@ -191,6 +222,10 @@ export type ChartView_Serialize = {
 	ce_requests: number | null,
 	/**  AWS: requests made through the connection so far. */
 	ce_requests_total: number | null,
+	/**  The basis and exclusions in words (also drawn on the chart). */
+	basis_words: string,
+	/**  The total with thousands separators and the currency. */
+	total_text: string,
 };
 
 /**  One check. */
@@ -240,6 +275,14 @@ export type CheckRow_Serialize = {
 	 *  stop provisioning.
 	 */
 	optional: boolean,
+};
+
+/**  A choice the profile form offers. */
+export type Choice = {
+	/**  What is sent back (`net_unblended`, `Credit`). */
+	key: string,
+	/**  In words. */
+	words: string,
 };
 
 /**
@@ -558,6 +601,12 @@ export type IntegrationRow_Deserialize = {
 	rules_text: string[],
 	/**  The customer accounts its billing view is shared with (AWS). */
 	shared_with: string[],
+	/**  How it is shown to its customer. */
+	profile: ProfileForm_Deserialize,
+	/**  The name shown on slides and packs (the display name, else its name). */
+	display_name: string,
+	/**  Its basis and exclusions in words, as every chart and pack states them. */
+	basis_words: string,
 };
 
 /**  An integration in the list. */
@@ -586,6 +635,12 @@ export type IntegrationRow_Serialize = {
 	rules_text: string[],
 	/**  The customer accounts its billing view is shared with (AWS). */
 	shared_with: string[],
+	/**  How it is shown to its customer. */
+	profile: ProfileForm_Serialize,
+	/**  The name shown on slides and packs (the display name, else its name). */
+	display_name: string,
+	/**  Its basis and exclusions in words, as every chart and pack states them. */
+	basis_words: string,
 };
 
 /**
@@ -597,6 +652,29 @@ export type IpcError = {
 	code: ErrorCode,
 	/**  What happened and what to do next. */
 	message: string,
+};
+
+/**  A headline figure: `Total` `$12,345.67` `+4.2% on October 2026`. */
+export type KeyFigure = KeyFigure_Serialize | KeyFigure_Deserialize;
+
+/**  A headline figure: `Total` `$12,345.67` `+4.2% on October 2026`. */
+export type KeyFigure_Deserialize = {
+	/**  What it is. */
+	label: string,
+	/**  The amount, formatted. */
+	value: string,
+	/**  A note under it (a change, a comparison), when there is one. */
+	note?: string | null,
+};
+
+/**  A headline figure: `Total` `$12,345.67` `+4.2% on October 2026`. */
+export type KeyFigure_Serialize = {
+	/**  What it is. */
+	label: string,
+	/**  The amount, formatted. */
+	value: string,
+	/**  A note under it (a change, a comparison), when there is one. */
+	note: string | null,
 };
 
 /**  An account the rules name but leave out. */
@@ -675,6 +753,77 @@ export type OrgView_Serialize = {
 	fetched_at: string | null,
 };
 
+/**
+ *  A chart: drawn once by `costcarve-charts`, as SVG (the PDF's vector
+ *  chart and the slide's) and PNG (its own file).
+ */
+export type PackChart = {
+	/**
+	 *  Short id, part of the PNG's file name (`trend` →
+	 *  `<name>-<month>-trend.png`).
+	 */
+	id: string,
+	/**  The chart as an SVG document. */
+	svg: string,
+};
+
+/**  One page of the pack, one slide in Present mode. */
+export type PackPage = PackPage_Serialize | PackPage_Deserialize;
+
+/**  One page of the pack, one slide in Present mode. */
+export type PackPage_Deserialize = {
+	/**
+	 *  Stable id: `cover`, `total`, `trend`, `services`, `movers`,
+	 *  `accounts`, `daily`, `forecast`, `verification`, `appendix`.
+	 */
+	id: string,
+	/**  Heading. */
+	title: string,
+	/**  Sentences under the heading, in order. */
+	lines: string[],
+	/**  Headline figures, shown large. */
+	figures: KeyFigure_Deserialize[],
+	/**  A chart, when the page has one. */
+	chart?: PackChart | null,
+	/**  A table, when the page has one. */
+	table?: PackTable | null,
+};
+
+/**  One page of the pack, one slide in Present mode. */
+export type PackPage_Serialize = {
+	/**
+	 *  Stable id: `cover`, `total`, `trend`, `services`, `movers`,
+	 *  `accounts`, `daily`, `forecast`, `verification`, `appendix`.
+	 */
+	id: string,
+	/**  Heading. */
+	title: string,
+	/**  Sentences under the heading, in order. */
+	lines: string[],
+	/**  Headline figures, shown large. */
+	figures: KeyFigure_Serialize[],
+	/**  A chart, when the page has one. */
+	chart: PackChart | null,
+	/**  A table, when the page has one. */
+	table: PackTable | null,
+};
+
+/**
+ *  A table: shown formatted on the page, written in full with plain
+ *  numbers to its CSV.
+ */
+export type PackTable = {
+	/**
+	 *  Short id, part of the CSV's file name (`services` →
+	 *  `<name>-<month>-services.csv`).
+	 */
+	id: string,
+	/**  Column headings as shown. */
+	columns: string[],
+	/**  Rows as shown (amounts formatted, at most a page of them). */
+	rows: string[][],
+};
+
 /**  One part of an integration and whether it is what CostCarve makes. */
 export type Part = {
 	/**
@@ -696,8 +845,44 @@ export type PointRow = {
 	period: string,
 	/**  Group keys. */
 	keys: string[],
+	/**
+	 *  The keys as customers read them (services by the names AWS's console
+	 *  uses).
+	 */
+	labels: string[],
 	/**  Amount (decimal string). */
 	amount: string,
+};
+
+/**  A presentation profile as the desktop shows and edits it. */
+export type ProfileForm = ProfileForm_Serialize | ProfileForm_Deserialize;
+
+/**  A presentation profile as the desktop shows and edits it. */
+export type ProfileForm_Deserialize = {
+	/**  The customer's name on slides and packs; none: the integration's name. */
+	display_name?: string | null,
+	/**  `unblended`, `net_unblended`, `amortized` or `public_on_demand`. */
+	basis: string,
+	/**  Line item types left out (AWS's spelling, e.g. `Credit`). */
+	exclude: string[],
+};
+
+/**  A presentation profile as the desktop shows and edits it. */
+export type ProfileForm_Serialize = {
+	/**  The customer's name on slides and packs; none: the integration's name. */
+	display_name: string | null,
+	/**  `unblended`, `net_unblended`, `amortized` or `public_on_demand`. */
+	basis: string,
+	/**  Line item types left out (AWS's spelling, e.g. `Credit`). */
+	exclude: string[],
+};
+
+/**  What the profile form offers. */
+export type ProfileOptions = {
+	/**  The cost bases. */
+	bases: Choice[],
+	/**  The line item types that may be left out. */
+	line_item_types: Choice[],
 };
 
 /**  A query's rows. */
@@ -710,6 +895,89 @@ export type QueryRows = {
 	truncated: boolean,
 	/**  The text that ran (after the guard). */
 	executed_sql: string,
+};
+
+/**  What making a review pack will spend, said before it is made. */
+export type ReviewEstimateView = {
+	/**  The month (`YYYY-MM`). */
+	month: string,
+	/**  The month in words. */
+	month_label: string,
+	/**  Cost Explorer requests, at least. */
+	ce_requests: number,
+	/**  Athena queries (public on-demand basis). */
+	athena_queries: number,
+	/**  Bytes they scan at most (decimal string). */
+	athena_bytes: string,
+	/**  All of it in words. */
+	words: string,
+};
+
+/**  The files a review pack was written to. */
+export type ReviewFiles = {
+	/**  The folder. */
+	dir: string,
+	/**  The PDF. */
+	pdf: string,
+	/**  One PNG per chart. */
+	pngs: string[],
+	/**  One CSV per table. */
+	csvs: string[],
+	/**  What the figures cost to produce, in words. */
+	spent: string,
+};
+
+/**  One customer's review pack for one month. */
+export type ReviewPack = ReviewPack_Serialize | ReviewPack_Deserialize;
+
+/**  One customer's review pack for one month. */
+export type ReviewPack_Deserialize = {
+	/**  The integration's name (file names are made from it). */
+	integration: string,
+	/**
+	 *  The customer's name as shown (the profile's display name, or the
+	 *  integration's name).
+	 */
+	display_name: string,
+	/**  The month reviewed, `YYYY-MM`. */
+	month: string,
+	/**  The month in words, `November 2026`. */
+	month_label: string,
+	/**  The cost basis and exclusions in words; stated on every page. */
+	basis: string,
+	/**  ISO currency code. */
+	currency: string,
+	/**  When the data was written or read, as a date (`2 Dec 2026`). */
+	data_as_of: string,
+	/**  Whether the month is still open or AWS may still restate it. */
+	estimated: boolean,
+	/**  The pages, in order: cover first. */
+	pages: PackPage_Deserialize[],
+};
+
+/**  One customer's review pack for one month. */
+export type ReviewPack_Serialize = {
+	/**  The integration's name (file names are made from it). */
+	integration: string,
+	/**
+	 *  The customer's name as shown (the profile's display name, or the
+	 *  integration's name).
+	 */
+	display_name: string,
+	/**  The month reviewed, `YYYY-MM`. */
+	month: string,
+	/**  The month in words, `November 2026`. */
+	month_label: string,
+	/**  The cost basis and exclusions in words; stated on every page. */
+	basis: string,
+	/**  ISO currency code. */
+	currency: string,
+	/**  When the data was written or read, as a date (`2 Dec 2026`). */
+	data_as_of: string,
+	/**  Whether the month is still open or AWS may still restate it. */
+	estimated: boolean,
+	/**  The pages, in order: cover first. */
+	pages: PackPage_Serialize[],
 };
 
 /**  Membership rules as the desktop shows and edits them. */

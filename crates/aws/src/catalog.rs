@@ -213,3 +213,58 @@ mod tests {
         assert_eq!(view_sql("SELECT 1"), None);
     }
 }
+
+impl Catalog {
+    /// Where each partition of `database.table` lives, by its first
+    /// partition value (the billing period, `YYYY-MM`).
+    pub async fn partition_locations(
+        &self,
+        database: &str,
+        table: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let what = format!("the partitions of {database}.{table}");
+        let mut out = BTreeMap::new();
+        let mut pages = self
+            .client
+            .get_partitions()
+            .database_name(database)
+            .table_name(table)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&what, e))?;
+            for p in page.partitions() {
+                let (Some(value), Some(location)) = (
+                    p.values().first(),
+                    p.storage_descriptor().and_then(|s| s.location()),
+                ) else {
+                    continue;
+                };
+                out.insert(value.clone(), location.to_string());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The bytes of every object under an S3 location (`s3://bucket/prefix`).
+pub async fn prefix_bytes(s3: &aws_sdk_s3::Client, location: &str) -> Result<u64, AwsError> {
+    let (bucket, prefix) = location
+        .strip_prefix("s3://")
+        .map(|r| r.split_once('/').unwrap_or((r, "")))
+        .ok_or_else(|| AwsError::Invalid(format!("'{location}' is not an S3 location")))?;
+    let mut total = 0u64;
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify(&format!("the files under {location}"), e))?;
+        for o in page.contents() {
+            total += u64::try_from(o.size().unwrap_or(0)).unwrap_or(0);
+        }
+    }
+    Ok(total)
+}

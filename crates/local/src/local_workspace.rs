@@ -10,6 +10,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use costcarve_core::presentation::PresentationProfile;
 use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::cost::{first_of_month, CostQuery, CostSeries};
 use costcarve_core::guard::Target;
@@ -235,6 +236,22 @@ impl LocalWorkspace {
             return Err(self.refused(e).await);
         }
         Ok((vi, diff))
+    }
+
+    /// Sets (or, with the default profile, clears) how an integration is
+    /// shown to its customer; saved with the integrations.
+    pub async fn set_profile(
+        &self,
+        name: &str,
+        profile: PresentationProfile,
+    ) -> Result<VirtualIntegration, LocalError> {
+        let _turn = self.changing.lock().await;
+        let mut next = self.integrations();
+        let vi = next.set_profile(name, profile, self.clock.now())?;
+        if let Err(e) = self.commit(next) {
+            return Err(self.refused(e).await);
+        }
+        Ok(vi)
     }
 
     /// Deletes an integration and its view.

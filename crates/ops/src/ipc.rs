@@ -90,6 +90,73 @@ pub struct IntegrationRow {
     pub rules_text: Vec<String>,
     /// The customer accounts its billing view is shared with (AWS).
     pub shared_with: Vec<String>,
+    /// How it is shown to its customer.
+    pub profile: ProfileForm,
+    /// The name shown on slides and packs (the display name, else its name).
+    pub display_name: String,
+    /// Its basis and exclusions in words, as every chart and pack states them.
+    pub basis_words: String,
+}
+
+/// A presentation profile as the desktop shows and edits it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProfileForm {
+    /// The customer's name on slides and packs; none: the integration's name.
+    pub display_name: Option<String>,
+    /// `unblended`, `net_unblended`, `amortized` or `public_on_demand`.
+    pub basis: String,
+    /// Line item types left out (AWS's spelling, e.g. `Credit`).
+    pub exclude: Vec<String>,
+}
+
+/// A choice the profile form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Choice {
+    /// What is sent back (`net_unblended`, `Credit`).
+    pub key: String,
+    /// In words.
+    pub words: String,
+}
+
+/// What the profile form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProfileOptions {
+    /// The cost bases.
+    pub bases: Vec<Choice>,
+    /// The line item types that may be left out.
+    pub line_item_types: Vec<Choice>,
+}
+
+/// What making a review pack will spend, said before it is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ReviewEstimateView {
+    /// The month (`YYYY-MM`).
+    pub month: String,
+    /// The month in words.
+    pub month_label: String,
+    /// Cost Explorer requests, at least.
+    pub ce_requests: u32,
+    /// Athena queries (public on-demand basis).
+    pub athena_queries: u32,
+    /// Bytes they scan at most (decimal string).
+    pub athena_bytes: String,
+    /// All of it in words.
+    pub words: String,
+}
+
+/// The files a review pack was written to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ReviewFiles {
+    /// The folder.
+    pub dir: String,
+    /// The PDF.
+    pub pdf: String,
+    /// One PNG per chart.
+    pub pngs: Vec<String>,
+    /// One CSV per table.
+    pub csvs: Vec<String>,
+    /// What the figures cost to produce, in words.
+    pub spent: String,
 }
 
 /// Membership rules as the desktop shows and edits them.
@@ -248,6 +315,11 @@ pub struct ChartRequest {
     pub group_by: Option<String>,
     /// Large type for projectors.
     pub large: bool,
+    /// Width to draw at, in pixels (default 1100): the width it is shown
+    /// at, so its text is not scaled down.
+    pub width: Option<u32>,
+    /// Height to draw at, in pixels (default 560).
+    pub height: Option<u32>,
 }
 
 /// One point of a series.
@@ -257,6 +329,9 @@ pub struct PointRow {
     pub period: String,
     /// Group keys.
     pub keys: Vec<String>,
+    /// The keys as customers read them (services by the names AWS's console
+    /// uses).
+    pub labels: Vec<String>,
     /// Amount (decimal string).
     pub amount: String,
 }
@@ -283,6 +358,10 @@ pub struct ChartView {
     pub ce_requests: Option<u32>,
     /// AWS: requests made through the connection so far.
     pub ce_requests_total: Option<u32>,
+    /// The basis and exclusions in words (also drawn on the chart).
+    pub basis_words: String,
+    /// The total with thousands separators and the currency.
+    pub total_text: String,
 }
 
 /// A service's change from one month to the next.

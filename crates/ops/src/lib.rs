@@ -14,6 +14,7 @@ mod dirs;
 mod error;
 pub mod ipc;
 pub mod onboarding;
+pub mod review;
 mod session;
 pub mod workspace;
 

@@ -14,17 +14,21 @@ use tokio_util::sync::CancellationToken;
 use costcarve_aws::secrets::{Keyring, SecretStore};
 use costcarve_charts::{ChartKind, ChartOptions};
 use costcarve_core::account::{parse_account_list, AccountId, Organization};
-use costcarve_core::cost::{first_of_month, CostQuery, CostSeries, Dimension};
+use costcarve_core::cost::{first_of_month, CostQuery, CostSeries, Dimension, Metric};
 use costcarve_core::error::ErrorCode;
 use costcarve_core::integration::{IntegrationChange, IntegrationError, NewIntegration};
 use costcarve_core::membership::{LeftOut, MembershipRules};
 use costcarve_core::ports::Clock;
+use costcarve_core::presentation::{
+    basis_words, line_item_words, money, service_name, PresentationProfile, LINE_ITEM_TYPES,
+};
 use costcarve_core::verification::Verification;
 
 use crate::chart::{self, ChartSpec};
 use crate::connections::{self, Connections, NewConnection};
 use crate::demo::{self, FirstStart};
 use crate::ipc::*;
+use crate::review;
 use crate::onboarding::{parse_import_csv, ImportRow, RowAction, RowOutcome};
 use crate::workspace::{CostAnswer, IntegrationState, Workspace};
 use crate::{Dirs, OpsError};
@@ -105,6 +109,25 @@ fn row(state: &IntegrationState) -> IntegrationRow {
         rules: rules_form(&vi.effective_rules()),
         rules_text: vi.effective_rules().describe(),
         shared_with: state.shared_with(),
+        profile: profile_form(vi.profile.as_ref()),
+        display_name: vi
+            .profile
+            .as_ref()
+            .and_then(|p| p.display_name.clone())
+            .unwrap_or_else(|| vi.name.to_string()),
+        basis_words: {
+            let p = vi.profile.clone().unwrap_or_default();
+            basis_words(p.basis, &p.exclude)
+        },
+    }
+}
+
+fn profile_form(profile: Option<&PresentationProfile>) -> ProfileForm {
+    let p = profile.cloned().unwrap_or_default();
+    ProfileForm {
+        display_name: p.display_name,
+        basis: p.basis.name().into(),
+        exclude: p.exclude.into_iter().collect(),
     }
 }
 
@@ -206,6 +229,15 @@ fn points(series: &CostSeries) -> Vec<PointRow> {
         .map(|p| PointRow {
             period: p.period.to_string(),
             keys: p.keys.clone(),
+            labels: p
+                .keys
+                .iter()
+                .zip(&series.query.group_by)
+                .map(|(k, d)| match d {
+                    Dimension::Service => service_name(k),
+                    _ => k.clone(),
+                })
+                .collect(),
             amount: p.amount.round_dp(2).to_string(),
         })
         .collect()
@@ -679,11 +711,21 @@ impl Session {
                 .transpose()?,
             exclude: None,
         };
-        let q = spec.query(name, self.clock.now().date_naive())?;
-        let answer = ws.cost(&q).await?;
+        let mut q = spec.query(name.clone(), self.clock.now().date_naive())?;
+        // The integration's presentation profile decides what its customer
+        // sees; without one, the chart's own defaults stand.
+        if let Some(profile) = &ws.integration(&name).await?.integration().profile {
+            profile.apply(&mut q);
+        }
+        let mut answer = ws.cost(&q).await?;
+        if q.group_by.first() == Some(&Dimension::Service) {
+            answer.series = crate::review::with_service_names(&answer.series, 0);
+        }
+        let (w, h) = (req.width.unwrap_or(1100), req.height.unwrap_or(560));
         let opts = ChartOptions::new(kind, chart::title(kind, &q))
-            .with_size(1100, 560)
-            .with_large_type(req.large);
+            .with_size(w, h)
+            .with_large_type(req.large)
+            .with_caption(basis_words(q.metric, &q.exclude_line_item_types));
         Ok((opts, answer))
     }
 
@@ -703,6 +745,108 @@ impl Session {
             data_as_of: answer.data_as_of.map(iso),
             ce_requests: answer.requests.map(|r| count(r.made)),
             ce_requests_total: answer.requests.map(|r| count(r.total)),
+            basis_words: basis_words(series.query.metric, &series.query.exclude_line_item_types),
+            total_text: money(series.total, &series.currency),
+        })
+    }
+
+    /// The cost bases and line item types the profile form offers.
+    pub fn profile_options(&self) -> ProfileOptions {
+        ProfileOptions {
+            bases: Metric::ALL
+                .iter()
+                .map(|m| Choice {
+                    key: m.name().into(),
+                    words: m.words().into(),
+                })
+                .collect(),
+            line_item_types: LINE_ITEM_TYPES
+                .iter()
+                .map(|t| Choice {
+                    key: (*t).into(),
+                    words: line_item_words(t),
+                })
+                .collect(),
+        }
+    }
+
+    /// Sets how an integration is shown to its customer (see
+    /// [`Workspace::set_profile`]).
+    pub async fn set_profile(&self, name: &str, form: &ProfileForm) -> Result<IntegrationRow> {
+        let profile = PresentationProfile {
+            display_name: form
+                .display_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(String::from),
+            basis: form.basis.parse()?,
+            exclude: form.exclude.iter().cloned().collect(),
+        };
+        Ok(row(&self.ensure_open().await?.set_profile(name, profile).await?))
+    }
+
+    fn review_month(&self, month: Option<&str>) -> Result<NaiveDate> {
+        match month.map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => review::parse_month(m),
+            None => Ok(review::default_month(self.clock.now().date_naive())),
+        }
+    }
+
+    /// What a review pack of `month` (default: the last closed month) will
+    /// spend, to say before it is made.
+    pub async fn review_estimate(
+        &self,
+        name: &str,
+        month: Option<String>,
+    ) -> Result<ReviewEstimateView> {
+        let month = self.review_month(month.as_deref())?;
+        let ws = self.ensure_open().await?;
+        let e = ws
+            .review_estimate(name, month, self.clock.now().date_naive())
+            .await?;
+        let count = |n: u64| n.min(u64::from(u32::MAX)) as u32;
+        Ok(ReviewEstimateView {
+            month: month.format("%Y-%m").to_string(),
+            month_label: costcarve_core::presentation::month(month),
+            ce_requests: count(e.ce_requests),
+            athena_queries: count(e.athena_queries),
+            athena_bytes: e.athena_bytes.to_string(),
+            words: e.words(ws.is_payer()),
+        })
+    }
+
+    /// The review pack of `month` (default: the last closed month), to
+    /// present.
+    pub async fn review_pack(
+        &self,
+        name: &str,
+        month: Option<String>,
+    ) -> Result<costcarve_review::ReviewPack> {
+        let month = self.review_month(month.as_deref())?;
+        let ws = self.ensure_open().await?;
+        Ok(ws.review(name, month, self.clock.now()).await?.pack)
+    }
+
+    /// Makes the review pack of `month` and writes its files into `dir`.
+    pub async fn write_review_pack(
+        &self,
+        name: &str,
+        month: Option<String>,
+        dir: &str,
+    ) -> Result<ReviewFiles> {
+        let month = self.review_month(month.as_deref())?;
+        let ws = self.ensure_open().await?;
+        let review = ws.review(name, month, self.clock.now()).await?;
+        let written = costcarve_review::write(&review.pack, Path::new(dir))
+            .map_err(|e| OpsError::new(ErrorCode::Io, e.to_string()))?;
+        let text = |p: &Path| p.display().to_string();
+        Ok(ReviewFiles {
+            dir: dir.to_string(),
+            pdf: text(&written.pdf),
+            pngs: written.pngs.iter().map(|p| text(p)).collect(),
+            csvs: written.csvs.iter().map(|p| text(p)).collect(),
+            spent: review.spent.words(ws.is_payer()),
         })
     }
 

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use costcarve_aws::athena::ResultSource;
 use costcarve_aws::connection::ConnectionStore;
 use costcarve_aws::cost_explorer::Forecast;
+pub use costcarve_aws::workspace::CostEstimate;
 use costcarve_aws::secrets::SecretStore;
 pub use costcarve_aws::workspace::{ManagedIntegration, Status};
 use costcarve_aws::AwsWorkspace;
@@ -23,6 +24,7 @@ use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
 use costcarve_core::ports::Clock;
+use costcarve_core::presentation::PresentationProfile;
 use costcarve_core::query::QueryResult;
 use costcarve_core::verification::Verification;
 use costcarve_local::LocalWorkspace;
@@ -40,6 +42,18 @@ pub const MAX_VERIFY_MONTHS: u32 = 12;
 
 /// Cost Explorer's price per request, in US dollars.
 pub const CE_REQUEST_USD: f64 = 0.01;
+
+/// The folder (in a workspace's records) holding each integration's last
+/// verification.
+const VERIFICATIONS_DIR: &str = "verifications";
+
+/// A verification, with the integration as it was verified.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct SavedVerification {
+    revision: u64,
+    accounts: BTreeSet<AccountId>,
+    verification: Verification,
+}
 
 /// Where a workspace's data comes from.
 enum Kind {
@@ -161,6 +175,8 @@ pub struct CostAnswer {
     /// When the data was written (local: the newest CUR file) or read from
     /// Cost Explorer (AWS).
     pub data_as_of: Option<DateTime<Utc>>,
+    /// Bytes Athena scanned for it (AWS, public on-demand costs).
+    pub athena_bytes: Option<u64>,
 }
 
 /// How a query ran on Athena.
@@ -512,10 +528,16 @@ impl Workspace {
                 "--months {months} is too many: verify reconciles at most {MAX_VERIFY_MONTHS} closed months (what Cost Explorer keeps)"
             )));
         }
-        match &self.kind {
-            Kind::Local { ws, .. } => Ok(ws.verify(name, months).await?),
-            Kind::Aws(ws) => Ok(ws.verify(name, months).await?),
+        let v = match &self.kind {
+            Kind::Local { ws, .. } => ws.verify(name, months).await?,
+            Kind::Aws(ws) => ws.verify(name, months).await?,
+        };
+        // Recorded for the review pack's "how these figures are checked"
+        // page; a verification that cannot be recorded is still returned.
+        if let Ok(state) = self.integration(name).await {
+            let _ = self.record_verification(state.integration(), &v);
         }
+        Ok(v)
     }
 
     /// Drops an Athena view named like an integration's that no billing
@@ -553,6 +575,7 @@ impl Workspace {
                     series: ws.cost(q).await?,
                     requests: None,
                     data_as_of: newest,
+                    athena_bytes: None,
                 })
             }
             Kind::Aws(ws) => {
@@ -564,9 +587,82 @@ impl Workspace {
                         total: usage.requests_total,
                     }),
                     data_as_of: Some(usage.fetched_at),
+                    athena_bytes: Some(usage.athena_bytes),
                 })
             }
         }
+    }
+
+    /// What answering `q` will spend (AWS: from what the cache holds now);
+    /// nothing in a local workspace.
+    pub async fn cost_estimate(&self, q: &CostQuery) -> Result<CostEstimate> {
+        match &self.kind {
+            Kind::Local { .. } => Ok(CostEstimate::default()),
+            Kind::Aws(ws) => Ok(ws.cost_estimate(q).await?),
+        }
+    }
+
+    /// Sets (or, with the default profile, clears) how an integration is
+    /// shown to its customer. Saved with the integration: locally in the
+    /// workspace's integrations file, on AWS as tags on its billing view
+    /// (a second desktop on the payer reads it back).
+    pub async fn set_profile(
+        &self,
+        name: &str,
+        profile: PresentationProfile,
+    ) -> Result<IntegrationState> {
+        match &self.kind {
+            Kind::Local { ws, .. } => Ok(IntegrationState::Local(
+                ws.set_profile(name, profile).await?,
+            )),
+            Kind::Aws(ws) => Ok(IntegrationState::Aws(ws.set_profile(name, profile).await?)),
+        }
+    }
+
+    /// The folder this workspace keeps its own records in (the local
+    /// workspace's folder, or the connection's state folder).
+    fn records_dir(&self) -> &Path {
+        match &self.kind {
+            Kind::Local { ws, .. } => ws.dir(),
+            Kind::Aws(ws) => ws.state_dir(),
+        }
+    }
+
+    fn verification_file(&self, vi: &VirtualIntegration) -> std::path::PathBuf {
+        self.records_dir()
+            .join(VERIFICATIONS_DIR)
+            .join(format!("{}.json", vi.id))
+    }
+
+    /// The last verification of an integration that passed or failed, if
+    /// `verify` ran since it last changed.
+    pub async fn last_verification(&self, name: &str) -> Result<Option<Verification>> {
+        let state = self.integration(name).await?;
+        let vi = state.integration();
+        let path = self.verification_file(vi);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok(None);
+        };
+        let Ok(saved) = serde_json::from_slice::<SavedVerification>(&bytes) else {
+            return Ok(None);
+        };
+        Ok((saved.revision == vi.revision && saved.accounts == vi.accounts)
+            .then_some(saved.verification))
+    }
+
+    fn record_verification(&self, vi: &VirtualIntegration, v: &Verification) -> Result<()> {
+        let path = self.verification_file(vi);
+        let saved = SavedVerification {
+            revision: vi.revision,
+            accounts: vi.accounts.clone(),
+            verification: v.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&saved)
+            .map_err(|e| OpsError::invalid(format!("cannot record the verification: {e}")))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| OpsError::write(parent, e))?;
+        }
+        costcarve_core::files::write_atomic(&path, &bytes).map_err(|e| OpsError::write(&path, e))
     }
 
     /// Forecasts an integration's costs from today to `to` (Cost Explorer).

@@ -19,6 +19,7 @@
 //! - [`sql`]: user SQL on Athena, confined to the integration's view.
 
 mod costs;
+mod cur_costs;
 mod profile;
 mod error;
 mod saga;
@@ -50,7 +51,7 @@ use crate::ram::ResourceShares;
 use crate::secrets::SecretStore;
 use crate::state::StateDir;
 
-pub use costs::CostUsage;
+pub use costs::{CostEstimate, CostUsage};
 pub use error::WorkspaceError;
 pub use verify::VERIFY_REQUESTS;
 
@@ -239,6 +240,11 @@ impl AwsWorkspace {
     /// The connection.
     pub fn connection(&self) -> &Connection {
         &self.connection
+    }
+
+    /// The connection's own folder (caches, journal).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
     }
 
     /// The payer account.
