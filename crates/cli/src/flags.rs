@@ -105,6 +105,22 @@ pub(crate) enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: Option<u64>,
     },
+    /// Make one customer's review pack for a month: a PDF, one PNG per
+    /// chart and one CSV per table, on the integration's presentation
+    /// profile (see `vi profile`). On AWS it says first what it will spend.
+    Review {
+        /// The integration.
+        name: String,
+        /// The month, YYYY-MM (default: the last closed month).
+        #[arg(long)]
+        month: Option<String>,
+        /// Folder to write the files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print JSON: the files and what the figures cost to produce.
+        #[arg(long)]
+        json: bool,
+    },
     /// Draw an integration's costs to an SVG or PNG file.
     Chart {
         /// The integration.
@@ -247,6 +263,33 @@ pub(crate) enum ViCommand {
         #[arg(long = "with", value_name = "IDS")]
         with: String,
     },
+    /// Set how an integration is shown to its customer: the name on slides
+    /// and packs, the cost basis and the line item types left out. Flags
+    /// not given keep their value; saved with the integration (on AWS as
+    /// tags on its billing view, so every desktop on the payer sees it).
+    Profile {
+        /// The integration.
+        name: String,
+        /// The customer's name as shown, e.g. "Acme Corp GmbH" (`""`: the
+        /// integration's name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// unblended, net_unblended, amortized or public_on_demand (list
+        /// prices, from the CUR).
+        #[arg(long)]
+        basis: Option<String>,
+        /// Line item types to leave out, e.g. Credit,Refund,Tax,EdpDiscount
+        /// (`""`: leave nothing out).
+        #[arg(long)]
+        exclude: Option<String>,
+        /// Back to the defaults: the integration's name, unblended, nothing
+        /// left out.
+        #[arg(long, conflicts_with_all = ["display_name", "basis", "exclude"])]
+        clear: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete an integration and its view.
     Delete {
         /// The integration.
@@ -310,7 +353,8 @@ pub(crate) struct CostArgs {
     /// Up to two of service, account, region, usage_type, line_item_type, tag:KEY.
     #[arg(long)]
     pub(crate) group_by: Option<String>,
-    /// unblended, net_unblended or amortized.
+    /// unblended, net_unblended, amortized or public_on_demand (list
+    /// prices, from the CUR).
     #[arg(long, default_value = "unblended")]
     pub(crate) metric: String,
     /// Line item types to leave out, e.g. Credit,Refund,Tax.

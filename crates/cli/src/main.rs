@@ -86,6 +86,7 @@ fn integration_of(command: &Command) -> Option<&str> {
         Command::Cost(args) => Some(&args.name),
         Command::Forecast { name, .. }
         | Command::Sql { name, .. }
+        | Command::Review { name, .. }
         | Command::Chart { name, .. } => Some(name),
         Command::Vi(
             Vi::Create { name, .. }
@@ -93,6 +94,7 @@ fn integration_of(command: &Command) -> Option<&str> {
             | Vi::Delete { name }
             | Vi::Repair { name }
             | Vi::Verify { name, .. }
+            | Vi::Profile { name, .. }
             | Vi::Show { name, .. },
         ) => Some(name),
         _ => None,
@@ -157,5 +159,11 @@ async fn run(cli: &Cli) -> Result<(), OpsError> {
             cmd::sql::run(&ws, name, query, *json, *explain, *max_rows, *timeout).await
         }
         Command::Chart { .. } => cmd::chart::run(&open(cli).await?, &cli.command).await,
+        Command::Review {
+            name,
+            month,
+            out,
+            json,
+        } => cmd::review::run(&open(cli).await?, name, month.as_deref(), out, *json).await,
     }
 }

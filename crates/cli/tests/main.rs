@@ -8,3 +8,4 @@ mod aws;
 mod cli;
 mod hardening;
 mod onboarding;
+mod review;

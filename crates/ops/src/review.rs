@@ -97,7 +97,9 @@ impl ReviewQuestions {
             profile.apply(&mut q);
             q.validate().map(|()| q)
         };
-        let daily_end = end.min(today + Duration::days(1)).max(month + Duration::days(1));
+        let daily_end = end
+            .min(today + Duration::days(1))
+            .max(month + Duration::days(1));
         Ok(Self {
             trend: ask(
                 months_back(month, 12),
@@ -237,12 +239,7 @@ impl Workspace {
     }
 
     /// The review pack of `name`'s `month`, as of `now`.
-    pub async fn review(
-        &self,
-        name: &str,
-        month: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Result<Review> {
+    pub async fn review(&self, name: &str, month: NaiveDate, now: DateTime<Utc>) -> Result<Review> {
         let today = now.date_naive();
         let state = self.integration(name).await?;
         let vi = state.integration().clone();
@@ -422,6 +419,44 @@ fn chart(
     })
 }
 
+/// The month's total against `other`'s: the change, or, when `other` has
+/// no costs at all, that it had none.
+fn compared_with(
+    month: NaiveDate,
+    total: Decimal,
+    other: NaiveDate,
+    other_total: Decimal,
+    series: &CostSeries,
+) -> KeyFigure {
+    let currency = &series.currency;
+    let label = format!("vs {}", words::month(other));
+    let any = series
+        .points
+        .iter()
+        .any(|p| first_of_month(p.period) == other);
+    if !any {
+        return KeyFigure {
+            label,
+            value: "no costs".into(),
+            note: Some(format!(
+                "no costs recorded for {} to compare {} with",
+                words::month(other),
+                words::month(month)
+            )),
+        };
+    }
+    KeyFigure {
+        label,
+        value: money_change(total - other_total, currency),
+        note: Some(format!(
+            "{} ({} in {})",
+            change_pct(other_total, total),
+            money(other_total, currency),
+            words::month(other)
+        )),
+    }
+}
+
 fn page(id: &str, title: impl Into<String>) -> PackPage {
     PackPage {
         id: id.into(),
@@ -483,26 +518,8 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
             value: cur(total),
             note: is_open.then(|| "month to date".to_string()),
         },
-        KeyFigure {
-            label: format!("vs {}", words::month(prev)),
-            value: money_change(total - total_prev, &currency),
-            note: Some(format!(
-                "{} ({} in {})",
-                change_pct(total_prev, total),
-                cur(total_prev),
-                words::month(prev)
-            )),
-        },
-        KeyFigure {
-            label: format!("vs {}", words::month(year_ago)),
-            value: money_change(total - total_year_ago, &currency),
-            note: Some(format!(
-                "{} ({} in {})",
-                change_pct(total_year_ago, total),
-                cur(total_year_ago),
-                words::month(year_ago)
-            )),
-        },
+        compared_with(month, total, prev, total_prev, trend),
+        compared_with(month, total, year_ago, total_year_ago, trend),
     ];
     p.lines = vec![format!(
         "{display_name} spent {} on AWS in {month_label}{}.",
@@ -837,7 +854,15 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
         .into(),
         csv_rows: rows
             .iter()
-            .map(|(id, name, a, b)| vec![id.clone(), name.clone(), plain(*a), plain(*b), plain(*b - *a)])
+            .map(|(id, name, a, b)| {
+                vec![
+                    id.clone(),
+                    name.clone(),
+                    plain(*a),
+                    plain(*b),
+                    plain(*b - *a),
+                ]
+            })
             .collect(),
     });
     pages.push(p);
@@ -1004,7 +1029,9 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
     let source = match (input.is_payer, profile.basis.in_cost_explorer()) {
         (false, _) => "the Cost and Usage Report files of this workspace",
         (true, true) => "AWS Cost Explorer, through this customer's own billing view",
-        (true, false) => "the Cost and Usage Report, with Amazon Athena, through this customer's own view",
+        (true, false) => {
+            "the Cost and Usage Report, with Amazon Athena, through this customer's own view"
+        }
     };
     p.lines = vec![
         format!("Basis: {basis}"),
@@ -1071,8 +1098,14 @@ mod tests {
         assert!(parse_month("2026-13").is_err());
         assert!(parse_month("Nov").is_err());
         let today = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
-        assert_eq!(default_month(today), NaiveDate::from_ymd_opt(2025, 12, 1).unwrap());
-        assert_eq!(months_back(m, 12), NaiveDate::from_ymd_opt(2025, 11, 1).unwrap());
+        assert_eq!(
+            default_month(today),
+            NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
+        );
+        assert_eq!(
+            months_back(m, 12),
+            NaiveDate::from_ymd_opt(2025, 11, 1).unwrap()
+        );
         assert_eq!(bytes_words(999), "999 bytes");
         assert_eq!(bytes_words(12_345_678), "12.3 MB");
     }

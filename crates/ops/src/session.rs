@@ -28,8 +28,8 @@ use crate::chart::{self, ChartSpec};
 use crate::connections::{self, Connections, NewConnection};
 use crate::demo::{self, FirstStart};
 use crate::ipc::*;
-use crate::review;
 use crate::onboarding::{parse_import_csv, ImportRow, RowAction, RowOutcome};
+use crate::review;
 use crate::workspace::{CostAnswer, IntegrationState, Workspace};
 use crate::{Dirs, OpsError};
 
@@ -783,7 +783,11 @@ impl Session {
             basis: form.basis.parse()?,
             exclude: form.exclude.iter().cloned().collect(),
         };
-        Ok(row(&self.ensure_open().await?.set_profile(name, profile).await?))
+        Ok(row(&self
+            .ensure_open()
+            .await?
+            .set_profile(name, profile)
+            .await?))
     }
 
     fn review_month(&self, month: Option<&str>) -> Result<NaiveDate> {

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use costcarve_aws::athena::ResultSource;
 use costcarve_aws::connection::ConnectionStore;
 use costcarve_aws::cost_explorer::Forecast;
-pub use costcarve_aws::workspace::CostEstimate;
 use costcarve_aws::secrets::SecretStore;
+pub use costcarve_aws::workspace::CostEstimate;
 pub use costcarve_aws::workspace::{ManagedIntegration, Status};
 use costcarve_aws::AwsWorkspace;
 use costcarve_core::account::{AccountId, Organization};
@@ -646,8 +646,10 @@ impl Workspace {
         let Ok(saved) = serde_json::from_slice::<SavedVerification>(&bytes) else {
             return Ok(None);
         };
-        Ok((saved.revision == vi.revision && saved.accounts == vi.accounts)
-            .then_some(saved.verification))
+        Ok(
+            (saved.revision == vi.revision && saved.accounts == vi.accounts)
+                .then_some(saved.verification),
+        )
     }
 
     fn record_verification(&self, vi: &VirtualIntegration, v: &Verification) -> Result<()> {

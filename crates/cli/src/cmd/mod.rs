@@ -8,6 +8,7 @@ pub(crate) mod cost;
 pub(crate) mod demo;
 pub(crate) mod forecast;
 pub(crate) mod onboarding;
+pub(crate) mod review;
 pub(crate) mod sql;
 pub(crate) mod verify;
 pub(crate) mod vi;

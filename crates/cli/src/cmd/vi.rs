@@ -6,6 +6,7 @@ use costcarve_ops::core::account::{parse_account_list, AccountId};
 use costcarve_ops::core::integration::{IntegrationChange, NewIntegration};
 use costcarve_ops::core::membership::{LeftOut, MembershipRules};
 use costcarve_ops::core::ports::{Clock, SystemClock};
+use costcarve_ops::core::presentation::{basis_words, PresentationProfile};
 use costcarve_ops::workspace::{IntegrationState, Status};
 use costcarve_ops::{OpsError, Workspace};
 
@@ -230,6 +231,47 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                 );
             }
         }
+        ViCommand::Profile {
+            name,
+            display_name,
+            basis,
+            exclude,
+            clear,
+            json,
+        } => {
+            let current = ws.integration(name).await?;
+            let mut profile = if *clear {
+                PresentationProfile::default()
+            } else {
+                current.integration().profile.clone().unwrap_or_default()
+            };
+            if let Some(n) = display_name {
+                profile.display_name = Some(n.trim().to_string()).filter(|n| !n.is_empty());
+            }
+            if let Some(b) = basis {
+                profile.basis = b.parse()?;
+            }
+            if let Some(list) = exclude {
+                profile.exclude = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect();
+            }
+            let state = ws.set_profile(name, profile).await?;
+            if *json {
+                return print_json(&state);
+            }
+            let vi = state.integration();
+            let p = vi.profile.clone().unwrap_or_default();
+            out(&format!(
+                "'{}' is shown as '{}': {}",
+                vi.name,
+                p.display_name(vi.name.as_str()),
+                basis_words(p.basis, &p.exclude)
+            ));
+        }
         ViCommand::Show { name, json } => {
             let state = ws.integration_fresh(name).await?;
             if *json {
@@ -281,6 +323,16 @@ fn print_list(ws: &Workspace, list: &[IntegrationState]) {
     print_table(&header(&names), &rows);
 }
 
+/// "'Acme Corp GmbH': Net unblended cost (after discounts); credits left out."
+fn profile_line(vi: &costcarve_ops::core::integration::VirtualIntegration) -> String {
+    let p = vi.profile.clone().unwrap_or_default();
+    format!(
+        "'{}': {}",
+        p.display_name(vi.name.as_str()),
+        basis_words(p.basis, &p.exclude)
+    )
+}
+
 async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> {
     let vi = state.integration();
     match (state.status(), state.billing_view_arn()) {
@@ -303,6 +355,7 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
                 "rules:        {}",
                 vi.effective_rules().describe().join(", ")
             ));
+            out(&format!("shown as:     {}", profile_line(vi)));
             out(&format!("accounts:     {}", vi.accounts.len()));
             for a in &vi.accounts {
                 out(&format!("  {a}"));
@@ -319,6 +372,7 @@ async fn show(ws: &Workspace, state: &IntegrationState) -> Result<(), OpsError> 
                 "rules:    {}",
                 vi.effective_rules().describe().join(", ")
             ));
+            out(&format!("shown as: {}", profile_line(vi)));
             out(&format!("accounts: {}", vi.accounts.len()));
             for a in &vi.accounts {
                 let name = org.account(a).map(|x| x.name.as_str()).unwrap_or("?");
