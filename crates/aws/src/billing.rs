@@ -810,8 +810,13 @@ impl BillingViews {
     /// Records `vi`'s presentation profile on its view (see
     /// [`profile_tags`]); without one, removes what was recorded.
     pub async fn put_profile(&self, arn: &str, vi: &VirtualIntegration) -> Result<(), AwsError> {
-        self.put_pieces(arn, TAG_PROFILE_PREFIX, profile_tags(vi)?, "presentation profile")
-            .await
+        self.put_pieces(
+            arn,
+            TAG_PROFILE_PREFIX,
+            profile_tags(vi)?,
+            "presentation profile",
+        )
+        .await
     }
 
     /// Tags the view at `arn` with `want`, and removes the tags under

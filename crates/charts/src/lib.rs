@@ -32,8 +32,8 @@ mod model;
 mod palette;
 mod typeset;
 
-use typeset::Typeset;
 pub use typeset::font_bytes;
+use typeset::Typeset;
 
 /// Smallest width and height accepted, in pixels.
 pub const MIN_SIZE: (u32, u32) = (200, 150);

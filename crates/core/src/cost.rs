@@ -350,7 +350,9 @@ pub enum CostQueryError {
     #[error("unknown group-by dimension '{0}': use service, account, region, usage_type, line_item_type or tag:KEY")]
     Dimension(String),
     /// Unknown metric.
-    #[error("unknown cost basis '{0}': use unblended, net_unblended, amortized or public_on_demand")]
+    #[error(
+        "unknown cost basis '{0}': use unblended, net_unblended, amortized or public_on_demand"
+    )]
     Metric(String),
     /// Bad tag key.
     #[error("'{0}' is not a valid tag key: 1-128 letters, digits, spaces and _.:/=+-@")]

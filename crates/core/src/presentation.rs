@@ -184,21 +184,21 @@ pub fn service_name(key: &str) -> String {
         (&["AWSLambda", "AWS Lambda"], "AWS Lambda"),
         (&["AmazonDynamoDB", "Amazon DynamoDB"], "Amazon DynamoDB"),
         (&["AmazonCloudWatch", "CloudWatch"], "Amazon CloudWatch"),
+        (&["AmazonVPC", "Amazon Virtual Private Cloud"], "Amazon VPC"),
         (
-            &["AmazonVPC", "Amazon Virtual Private Cloud"],
-            "Amazon VPC",
+            &["AmazonCloudFront", "Amazon CloudFront"],
+            "Amazon CloudFront",
         ),
-        (&["AmazonCloudFront", "Amazon CloudFront"], "Amazon CloudFront"),
-        (
-            &["AmazonSQS", "Amazon Simple Queue Service"],
-            "Amazon SQS",
-        ),
+        (&["AmazonSQS", "Amazon Simple Queue Service"], "Amazon SQS"),
         (
             &["AmazonSNS", "Amazon Simple Notification Service"],
             "Amazon SNS",
         ),
         (
-            &["AmazonEKS", "Amazon Elastic Container Service for Kubernetes"],
+            &[
+                "AmazonEKS",
+                "Amazon Elastic Container Service for Kubernetes",
+            ],
             "Amazon EKS",
         ),
         (
@@ -210,13 +210,25 @@ pub fn service_name(key: &str) -> String {
             "Amazon ElastiCache",
         ),
         (&["AmazonRoute53", "Amazon Route 53"], "Amazon Route 53"),
-        (&["AWSELB", "Elastic Load Balancing"], "Elastic Load Balancing"),
-        (&["AWSDataTransfer", "AWS Data Transfer"], "AWS Data Transfer"),
+        (
+            &["AWSELB", "Elastic Load Balancing"],
+            "Elastic Load Balancing",
+        ),
+        (
+            &["AWSDataTransfer", "AWS Data Transfer"],
+            "AWS Data Transfer",
+        ),
         (&["AWSCloudTrail", "AWS CloudTrail"], "AWS CloudTrail"),
         (&["AWSConfig", "AWS Config"], "AWS Config"),
-        (&["AWSKMS", "awskms", "AWS Key Management Service"], "AWS KMS"),
+        (
+            &["AWSKMS", "awskms", "AWS Key Management Service"],
+            "AWS KMS",
+        ),
         (&["AmazonGuardDuty", "Amazon GuardDuty"], "Amazon GuardDuty"),
-        (&["AWSSecretsManager", "AWS Secrets Manager"], "AWS Secrets Manager"),
+        (
+            &["AWSSecretsManager", "AWS Secrets Manager"],
+            "AWS Secrets Manager",
+        ),
         (
             &["AWSSupportBusiness", "AWS Support (Business)"],
             "AWS Support (Business)",

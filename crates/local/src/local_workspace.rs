@@ -10,7 +10,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use costcarve_core::presentation::PresentationProfile;
 use costcarve_core::account::{AccountId, Organization};
 use costcarve_core::cost::{first_of_month, CostQuery, CostSeries};
 use costcarve_core::guard::Target;
@@ -18,6 +17,7 @@ use costcarve_core::integration::{
     AccountDiff, IntegrationChange, IntegrationSet, NewIntegration, VirtualIntegration,
 };
 use costcarve_core::ports::Clock;
+use costcarve_core::presentation::PresentationProfile;
 use costcarve_core::verification::{self, closed_months, names, Part, Sides, Verification};
 use costcarve_core::view_definition::ViewDefinition;
 

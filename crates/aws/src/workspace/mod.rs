@@ -20,8 +20,8 @@
 
 mod costs;
 mod cur_costs;
-mod profile;
 mod error;
+mod profile;
 mod saga;
 mod share;
 mod sql;
