@@ -9,7 +9,9 @@
 //! other customer.
 #![deny(missing_docs)]
 
+mod face;
 mod model;
+mod pdf;
 mod write;
 
 pub use model::{KeyFigure, PackChart, PackPage, PackTable, ReviewPack};
