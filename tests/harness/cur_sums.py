@@ -8,7 +8,7 @@ Explorer can be checked against one computed from the data itself.
 
     python tests/harness/cur_sums.py --accounts ID,ID --from 2026-08-01 --to 2026-10-01 \\
         [--granularity monthly|daily|none] [--group-by service,account,region,usage_type,line_item_type,product_code,tag:KEY] \\
-        [--metric unblended|net_unblended|amortized|blended|usage] [--exclude Credit,Refund,Tax]
+        [--metric unblended|net_unblended|amortized|blended|usage|public_on_demand] [--exclude Credit,Refund,Tax]
 
 prints {"points": [{"period": "YYYY-MM-DD"|null, "keys": [...], "amount": float}], "total": float,
 "rows": n} (points ordered by period, then keys). Dimensions as Cost Explorer
@@ -62,6 +62,8 @@ def metric(t: pa.Table, name: str) -> np.ndarray:
         return t["line_item_blended_cost"].to_numpy()
     if name == "usage":
         return t["line_item_usage_amount"].to_numpy()
+    if name == "public_on_demand":
+        return np.nan_to_num(t["pricing_public_on_demand_cost"].to_numpy(zero_copy_only=False).astype(float))
     if name == "amortized":
         out = t["line_item_unblended_cost"].to_numpy().copy()
         sp, ri = kind == "SavingsPlanCoveredUsage", kind == "DiscountedUsage"

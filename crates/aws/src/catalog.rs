@@ -196,24 +196,6 @@ fn stored_definition(t: &aws_sdk_glue::types::Table) -> StoredView {
     ViewDefinition::parse(&sql)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_sql_athena_stores_for_a_view() {
-        let json = r#"{"originalSql":"SELECT * FROM \"d\".\"t\" WHERE line_item_usage_account_id IN ('111111111111', '222222222222')","catalog":"awsdatacatalog","schema":"v","columns":[]}"#;
-        let text = format!(
-            "/* Presto View: {} */",
-            base64::engine::general_purpose::STANDARD.encode(json)
-        );
-        let sql = view_sql(&text).unwrap();
-        assert_eq!(ViewDefinition::parse(&sql).unwrap().accounts.len(), 2);
-        assert_eq!(view_sql("/* Presto View: not-base64! */"), None);
-        assert_eq!(view_sql("SELECT 1"), None);
-    }
-}
-
 impl Catalog {
     /// Where each partition of `database.table` lives, by its first
     /// partition value (the billing period, `YYYY-MM`).
@@ -267,4 +249,22 @@ pub async fn prefix_bytes(s3: &aws_sdk_s3::Client, location: &str) -> Result<u64
         }
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_sql_athena_stores_for_a_view() {
+        let json = r#"{"originalSql":"SELECT * FROM \"d\".\"t\" WHERE line_item_usage_account_id IN ('111111111111', '222222222222')","catalog":"awsdatacatalog","schema":"v","columns":[]}"#;
+        let text = format!(
+            "/* Presto View: {} */",
+            base64::engine::general_purpose::STANDARD.encode(json)
+        );
+        let sql = view_sql(&text).unwrap();
+        assert_eq!(ViewDefinition::parse(&sql).unwrap().accounts.len(), 2);
+        assert_eq!(view_sql("/* Presto View: not-base64! */"), None);
+        assert_eq!(view_sql("SELECT 1"), None);
+    }
 }

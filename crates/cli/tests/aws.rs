@@ -6,7 +6,7 @@
 //! private D-Bus session), as `scripts/test` runs them; every test here
 //! refuses to run against the developer's own keychain.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -3188,4 +3188,181 @@ async fn an_import_row_that_fails_leaves_nothing_and_the_same_import_makes_it_la
         list.iter().all(|m| m["status"]["state"] == "healthy"),
         "{list:?}"
     );
+}
+
+/// Sums of the emulated CUR per product code in one month, for `accounts`.
+fn month_by_code(
+    p: &Payer,
+    accounts: &[String],
+    month: &str,
+    metric: &str,
+) -> BTreeMap<String, f64> {
+    let to = (chrono::NaiveDate::parse_from_str(month, "%Y-%m-%d").unwrap()
+        + chrono::Months::new(1))
+    .to_string();
+    let sums = p.cur_sums(&[
+        "--accounts",
+        &accounts.join(","),
+        "--from",
+        month,
+        "--to",
+        &to,
+        "--granularity",
+        "none",
+        "--group-by",
+        "product_code",
+        "--metric",
+        metric,
+        "--exclude",
+        "Tax",
+    ]);
+    sums["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pt| {
+            (
+                pt["keys"][0].as_str().unwrap().to_string(),
+                num(&pt["amount"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_review_pack_on_a_payer_says_its_cost_first_reads_list_prices_from_the_cur_and_holds_no_one_else(
+) {
+    use crate::review::{assert_cent, csv_rows, pdf_text, twelve_digit_runs};
+    let p = Payer::up(&["--accounts", "12", "--health-delay-seconds", "0.2"]);
+    let (acme, _) = create(&p, "Acme", 0, 3).await;
+    create(&p, "Globex", 1, 2).await;
+    p.cc(&[
+        "vi",
+        "profile",
+        "Acme",
+        "--display-name",
+        "Acme Corp GmbH",
+        "--basis",
+        "public_on_demand",
+        "--exclude",
+        "Tax",
+    ]);
+    // Saved in the payer: a second desktop sees it.
+    let shown: Value =
+        serde_json::from_str(&p.cc_on("b", &["vi", "show", "Acme", "--json"]).0).unwrap();
+    assert_eq!(
+        shown["integration"]["profile"]["display_name"], "Acme Corp GmbH",
+        "{shown}"
+    );
+    assert_eq!(
+        shown["integration"]["profile"]["basis"],
+        "public_on_demand_cost"
+    );
+    assert_eq!(shown["integration"]["profile"]["exclude"], json!(["Tax"]));
+
+    // List prices come from the CUR through Athena, equal to the data.
+    let month = month_start(&p, 1);
+    let month_ym = &month[..7];
+    let want = month_by_code(&p, &acme, &month, "public_on_demand");
+    assert!(want.values().sum::<f64>() > 0.0);
+    p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
+    let dir = p.home.path().join("pack");
+    let (stdout, stderr) = p.cc(&[
+        "review",
+        "Acme",
+        "--month",
+        month_ym,
+        "--out",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        stderr.contains("will spend: 4 Athena queries scanning at most"),
+        "said before: {stderr}"
+    );
+    let written: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(written["ce_requests"], 0, "{written}");
+    assert_eq!(written["athena_queries"], 4, "{written}");
+    assert!(written["athena_bytes"].as_u64().unwrap() > 0);
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    assert_eq!(
+        sent.as_array().unwrap().len(),
+        0,
+        "no Cost Explorer request: {sent}"
+    );
+    let services = csv_rows(&dir.join(format!("Acme-{month_ym}-services.csv")));
+    let got: BTreeMap<String, f64> = services
+        .iter()
+        .map(|r| (r["service_code"].clone(), crate::review::num(&r["month"])))
+        .collect();
+    for (code, w) in &want {
+        assert_cent(code, got.get(code).copied().unwrap_or(0.0), *w);
+    }
+    let pdf = PathBuf::from(written["pdf"].as_str().unwrap());
+    let text = pdf_text(&pdf);
+    assert!(text.contains("Acme Corp GmbH"));
+    assert!(text.contains("Public on-demand cost (AWS list prices); tax left out."));
+    assert!(
+        text.contains("Amazon Athena"),
+        "the appendix says where the figures come from"
+    );
+    let total: f64 = want.values().sum();
+    let total_text = costcarve_core::presentation::money(
+        rust_decimal::Decimal::from_f64_retain(total).unwrap(),
+        "USD",
+    );
+    assert!(text.contains(&total_text), "{total_text} not in the PDF");
+    let members: BTreeSet<String> = acme.iter().cloned().collect();
+    let mut texts = vec![text];
+    for csv in written["csvs"].as_array().unwrap() {
+        texts.push(std::fs::read_to_string(csv.as_str().unwrap()).unwrap());
+    }
+    for t in &texts {
+        for id in twelve_digit_runs(t) {
+            assert!(members.contains(&id), "{id} (not Acme's) in the pack");
+        }
+        assert!(!t.contains("Globex"));
+    }
+
+    // Closed months are kept: the same pack again spends nothing.
+    let (_, stderr) = p.cc(&[
+        "review",
+        "Acme",
+        "--month",
+        month_ym,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr.contains("will spend: Nothing: every figure is in the cache."),
+        "{stderr}"
+    );
+
+    // On a Cost Explorer basis: requests said first, all through the view.
+    p.cc(&["vi", "profile", "Acme", "--basis", "unblended"]);
+    p.moto("DELETE", "/moto-api/costcarve/ce-requests", "");
+    let (stdout, stderr) = p.cc(&[
+        "review",
+        "Acme",
+        "--month",
+        month_ym,
+        "--out",
+        p.home.path().join("pack2").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        stderr.contains("will spend: At least 4 Cost Explorer requests (USD 0.04)."),
+        "{stderr}"
+    );
+    let written: Value = serde_json::from_str(&stdout).unwrap();
+    let sent = p.moto("GET", "/moto-api/costcarve/ce-requests", "");
+    let sent = sent.as_array().unwrap();
+    assert_eq!(written["ce_requests"].as_u64().unwrap(), sent.len() as u64);
+    let arn = show(&p, "Acme")["billing_view_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for r in sent {
+        assert_eq!(r["params"]["BillingViewArn"], arn.as_str(), "{r}");
+    }
 }

@@ -104,7 +104,7 @@ fn tool(name: &str) -> Command {
     Command::new(name)
 }
 
-fn pdf_text(pdf: &Path) -> String {
+pub(crate) fn pdf_text(pdf: &Path) -> String {
     let out = tool("pdftotext").arg(pdf).arg("-").output().unwrap();
     assert!(
         out.status.success(),
@@ -125,7 +125,7 @@ fn pdf_info(pdf: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let text = fs::read_to_string(path).unwrap();
     let mut it = text.lines();
     let header: Vec<String> = split_csv(it.next().unwrap());
@@ -152,12 +152,12 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-fn num(s: &str) -> f64 {
+pub(crate) fn num(s: &str) -> f64 {
     s.parse()
         .unwrap_or_else(|_| panic!("'{s}' is not a number"))
 }
 
-fn assert_cent(what: &str, got: f64, want: f64) {
+pub(crate) fn assert_cent(what: &str, got: f64, want: f64) {
     assert!(
         (got - want).abs() <= 0.0051,
         "{what}: the pack says {got}, the Parquet files {want}"
@@ -165,7 +165,7 @@ fn assert_cent(what: &str, got: f64, want: f64) {
 }
 
 /// Every run of exactly 12 digits in `text`.
-fn twelve_digit_runs(text: &str) -> BTreeSet<String> {
+pub(crate) fn twelve_digit_runs(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut run = String::new();
     for c in text.chars().chain([' ']) {

@@ -101,6 +101,8 @@ async fn a_customers_chart_on_a_payer_equals_the_cur_for_exactly_its_accounts() 
         to: Some(to.clone()),
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     let chart = s.chart(&by_account).await.unwrap();
     let want = emu.cur_sums(&[
@@ -314,6 +316,8 @@ async fn a_closed_month_is_cached_for_good_only_once_cost_explorer_calls_it_fina
         to: Some(emu.month_start(0)),
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     let asked = |chart: &costcarve_ops::ChartView| chart.ce_requests.unwrap();
     assert_eq!(asked(&s.chart(&last_month).await.unwrap()), 1);
@@ -396,6 +400,8 @@ async fn requests_are_counted_when_a_later_part_of_the_answer_fails() {
         to: None,
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     let warm = s.chart(&two_months).await.unwrap();
     assert_eq!(warm.ce_requests, Some(2), "a closed and an open part");

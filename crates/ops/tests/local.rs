@@ -79,6 +79,8 @@ async fn first_start_opens_the_demo_and_a_vi_goes_through_every_screen() {
         to: Some("2026-11-01".into()),
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     let chart = s.chart(&req).await.unwrap();
     assert!(chart.svg.starts_with("<svg"), "{}", &chart.svg[..40]);
@@ -210,6 +212,8 @@ async fn bad_input_crosses_as_code_and_message() {
         to: None,
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     assert_eq!(code(s.chart(&req).await.unwrap_err()), "not_found");
     let e = IpcError::from(s.repair_integration("x").await.unwrap_err());
@@ -318,6 +322,8 @@ async fn a_long_query_does_not_hold_up_the_other_screens() {
         to: None,
         group_by: None,
         large: false,
+        width: None,
+        height: None,
     };
     let chart = tokio::time::timeout(std::time::Duration::from_secs(30), s.chart(&daily))
         .await

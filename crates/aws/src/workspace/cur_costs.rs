@@ -122,12 +122,9 @@ impl AwsWorkspace {
         q: &CostQuery,
     ) -> Result<(CostSeries, u64), WorkspaceError> {
         let partition = self.partition_key().await?;
-        let view = format!(
-            "\"{}\".\"{}\"",
-            self.connection.views_database,
-            m.integration.view_name()
-        );
-        let sql = cost_sql(&view, &partition, q)?;
+        // Written over `cur`, as a user's query is: the guard confines it
+        // to the integration's view.
+        let sql = cost_sql("cur", &partition, q)?;
         let target = guard::Target::new([
             self.connection.views_database.clone(),
             m.integration.view_name(),

@@ -24,6 +24,9 @@ use crate::provision::ProvisionError;
 use crate::secrets::{Secret, SecretKey};
 
 /// An AWS mutation under way, written before it starts.
+// One is made per change and written to the journal at once; boxing the
+// integrations would only add noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(super) enum Intent {
