@@ -222,6 +222,15 @@ fn org_view(
     }
 }
 
+/// The series as a chart draws it: services by the names customers know.
+fn drawn(series: &CostSeries) -> CostSeries {
+    if series.query.group_by.first() == Some(&Dimension::Service) {
+        review::with_service_names(series, 0)
+    } else {
+        series.clone()
+    }
+}
+
 fn points(series: &CostSeries) -> Vec<PointRow> {
     series
         .points
@@ -717,10 +726,7 @@ impl Session {
         if let Some(profile) = &ws.integration(&name).await?.integration().profile {
             profile.apply(&mut q);
         }
-        let mut answer = ws.cost(&q).await?;
-        if q.group_by.first() == Some(&Dimension::Service) {
-            answer.series = crate::review::with_service_names(&answer.series, 0);
-        }
+        let answer = ws.cost(&q).await?;
         let (w, h) = (req.width.unwrap_or(1100), req.height.unwrap_or(560));
         let opts = ChartOptions::new(kind, chart::title(kind, &q))
             .with_size(w, h)
@@ -733,7 +739,7 @@ impl Session {
     pub async fn chart(&self, req: &ChartRequest) -> Result<ChartView> {
         let (opts, answer) = self.chart_parts(req).await?;
         let series = &answer.series;
-        let svg = costcarve_charts::render_svg(series, &opts)?;
+        let svg = costcarve_charts::render_svg(&drawn(series), &opts)?;
         let count = |n: u64| n.min(u64::from(u32::MAX)) as u32;
         Ok(ChartView {
             svg,
@@ -859,8 +865,8 @@ impl Session {
         let (opts, answer) = self.chart_parts(req).await?;
         let series = &answer.series;
         let bytes = match format {
-            "svg" => costcarve_charts::render_svg(series, &opts)?.into_bytes(),
-            "png" => costcarve_charts::render_png(series, &opts)?,
+            "svg" => costcarve_charts::render_svg(&drawn(series), &opts)?.into_bytes(),
+            "png" => costcarve_charts::render_png(&drawn(series), &opts)?,
             "csv" => series_csv(series)?,
             other => {
                 return Err(OpsError::invalid(format!(

@@ -561,3 +561,159 @@ async fn the_desktop_imports_one_integration_per_customer_ou_edits_rules_and_syn
     };
     assert!(holds(to) && !holds(from));
 }
+
+#[tokio::test]
+async fn the_desktop_sets_a_profile_presents_the_pack_and_forecasts_the_open_month() {
+    use costcarve_core::cost::{CostQuery, Granularity, Metric};
+    use costcarve_core::presentation::money;
+    use costcarve_ops::ProfileForm;
+    use rust_decimal::Decimal;
+
+    let home = tempfile::tempdir().unwrap();
+    let s = session(home.path());
+    s.workspace().await.unwrap();
+    let acme = customer(&s, "acme-retail").await;
+    s.create_integration("Acme Retail", &acme, false)
+        .await
+        .unwrap();
+    let options = s.profile_options();
+    assert_eq!(options.bases.len(), 4);
+    assert!(options
+        .line_item_types
+        .iter()
+        .any(|t| t.key == "EdpDiscount"));
+
+    // Bad input is refused and changes nothing.
+    let bad = ProfileForm {
+        display_name: Some("Acme Corp GmbH".into()),
+        basis: "list-ish".into(),
+        exclude: vec![],
+    };
+    assert_eq!(
+        code(s.set_profile("Acme Retail", &bad).await.unwrap_err()),
+        "invalid_input"
+    );
+    let bad = ProfileForm {
+        basis: "amortized".into(),
+        exclude: vec!["Credits".into()],
+        ..bad
+    };
+    let err = s.set_profile("Acme Retail", &bad).await.unwrap_err();
+    assert!(
+        err.message.contains("'Credits' is not a line item type"),
+        "{err}"
+    );
+    let row = &s.integrations().await.unwrap()[0];
+    assert_eq!(row.display_name, "Acme Retail");
+    assert_eq!(
+        row.basis_words,
+        "Unblended cost (as billed); nothing left out."
+    );
+
+    let form = ProfileForm {
+        display_name: Some("Acme Corp GmbH".into()),
+        basis: "amortized".into(),
+        exclude: vec!["credit".into()],
+    };
+    let row = s.set_profile("Acme Retail", &form).await.unwrap();
+    assert_eq!(row.display_name, "Acme Corp GmbH");
+    assert_eq!(row.profile.exclude, ["Credit"]);
+    let basis = "Amortized cost (Savings Plans and Reserved Instances spread over the usage they cover); credits left out.";
+    assert_eq!(row.basis_words, basis);
+
+    // The Costs screen's chart is on the profile's basis and says so.
+    let chart = s
+        .chart(&ChartRequest {
+            integration: "Acme Retail".into(),
+            kind: "stacked".into(),
+            from: None,
+            to: None,
+            group_by: None,
+            large: false,
+            width: Some(900),
+            height: Some(500),
+        })
+        .await
+        .unwrap();
+    assert_eq!(chart.basis_words, basis);
+    assert!(
+        chart.svg.contains("Amortized cost"),
+        "the chart states its basis"
+    );
+    let ec2: Vec<_> = chart
+        .points
+        .iter()
+        .filter(|p| p.keys == ["AmazonEC2"])
+        .collect();
+    assert!(!ec2.is_empty());
+    assert!(ec2.iter().all(|p| p.labels == ["Amazon EC2"]));
+    assert!(chart.svg.contains("Amazon EC2") && !chart.svg.contains("AmazonEC2"));
+    assert!(chart.total_text.starts_with('$') && chart.total_text.contains(','));
+
+    // A local pack spends nothing and says so.
+    let estimate = s.review_estimate("Acme Retail", None).await.unwrap();
+    assert_eq!(estimate.month, "2026-10");
+    assert_eq!(estimate.month_label, "October 2026");
+    assert!(estimate.words.starts_with("Nothing"), "{}", estimate.words);
+
+    // The open month: the pack forecasts it from the run rate of its last
+    // seven full days, computed here from the daily costs.
+    let pack = s
+        .review_pack("Acme Retail", Some("2026-11".into()))
+        .await
+        .unwrap();
+    assert_eq!(pack.display_name, "Acme Corp GmbH");
+    assert_eq!(pack.basis, basis);
+    assert!(pack.estimated);
+    let ids: Vec<&str> = pack.pages.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "cover", "total", "trend", "services", "movers", "accounts", "daily", "forecast",
+            "appendix"
+        ]
+    );
+    let clock = Arc::new(FixedClock(
+        Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap(),
+    ));
+    let ws = costcarve_ops::Workspace::open_local(&home.path().join("data/demo"), clock, true)
+        .await
+        .unwrap();
+    let d = |day: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+    let mut q = CostQuery::new("Acme Retail", d(1), d(16));
+    q.granularity = Granularity::Daily;
+    q.metric = Metric::AmortizedCost;
+    q.exclude_line_item_types = ["Credit".to_string()].into();
+    let daily = ws.cost(&q).await.unwrap().series;
+    let on = |day: u32| -> Decimal {
+        daily
+            .points
+            .iter()
+            .filter(|p| p.period == d(day))
+            .map(|p| p.amount)
+            .sum()
+    };
+    let before_today: Decimal = (1..15).map(on).sum();
+    let rate: Decimal = (8..15).map(on).sum::<Decimal>() / Decimal::from(7);
+    let forecast = before_today + rate * Decimal::from(16);
+    let page = pack.pages.iter().find(|p| p.id == "forecast").unwrap();
+    assert_eq!(page.figures[1].label, "Forecast to month end");
+    assert_eq!(page.figures[1].value, money(forecast, "USD"));
+    assert_eq!(page.figures[0].value, money(before_today + on(15), "USD"));
+    assert!(
+        page.lines[0].contains("for the 16 days left"),
+        "{:?}",
+        page.lines
+    );
+
+    // The desktop writes the pack's files where it is told.
+    let dir = home.path().join("packs");
+    let files = s
+        .write_review_pack("Acme Retail", None, dir.to_str().unwrap())
+        .await
+        .unwrap();
+    assert!(files.pdf.ends_with("Acme-Retail-2026-10.pdf"));
+    assert!(std::path::Path::new(&files.pdf).exists());
+    assert_eq!(files.pngs.len(), 2);
+    assert_eq!(files.csvs.len(), 4);
+}
