@@ -3,18 +3,9 @@
 use chrono::NaiveDate;
 use costcarve_core::cost::Granularity;
 
-/// How amounts in a currency are written: a symbol before the number (`$`),
-/// or the ISO code and a space (`CHF `) for currencies without a common one.
-pub(crate) fn currency_prefix(currency: &str) -> String {
-    match currency.trim().to_ascii_uppercase().as_str() {
-        "" | "USD" => "$".into(),
-        "EUR" => "€".into(),
-        "GBP" => "£".into(),
-        "JPY" | "CNY" => "¥".into(),
-        "INR" => "₹".into(),
-        other => format!("{other} "),
-    }
-}
+/// How amounts in a currency are written (one rule for charts, slides and
+/// packs).
+pub(crate) use costcarve_core::presentation::currency_prefix;
 
 /// An axis tick: `$950`, `$2.50`, `$12.3k`, `$1.25k`, `$1.2M`, exact enough
 /// that neighbouring ticks never read the same.

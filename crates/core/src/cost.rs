@@ -307,6 +307,23 @@ impl CostSeries {
         }
     }
 
+    /// A series of the sums per period and keys (a map keeps them in the
+    /// order `new` sorts them anyway).
+    pub fn from_sums(
+        query: CostQuery,
+        sums: std::collections::BTreeMap<(NaiveDate, Vec<String>), Decimal>,
+    ) -> Self {
+        let points = sums
+            .into_iter()
+            .map(|((period, keys), amount)| CostPoint {
+                period,
+                keys,
+                amount,
+            })
+            .collect();
+        Self::new(query, points)
+    }
+
     /// The distinct periods, in order.
     pub fn periods(&self) -> Vec<NaiveDate> {
         let set: BTreeSet<NaiveDate> = self.points.iter().map(|p| p.period).collect();

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use costcarve_charts::{ChartKind, ChartOptions};
 use costcarve_core::account::AccountId;
 use costcarve_core::cost::{
-    first_of_month, next_month, CostPoint, CostQuery, CostSeries, Dimension, Granularity,
+    first_of_month, next_month, CostQuery, CostSeries, Dimension, Granularity,
 };
 use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::presentation::{
@@ -322,15 +322,7 @@ pub fn with_service_names(series: &CostSeries, index: usize) -> CostSeries {
         }
         *sums.entry((p.period, keys)).or_default() += p.amount;
     }
-    let points = sums
-        .into_iter()
-        .map(|((period, keys), amount)| CostPoint {
-            period,
-            keys,
-            amount,
-        })
-        .collect();
-    let mut out = CostSeries::new(series.query.clone(), points);
+    let mut out = CostSeries::from_sums(series.query.clone(), sums);
     out.currency = series.currency.clone();
     out
 }

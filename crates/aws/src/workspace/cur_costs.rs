@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 
-use costcarve_core::cost::{CostPoint, CostQuery, CostSeries, Dimension, Granularity, Metric};
+use costcarve_core::cost::{CostQuery, CostSeries, Dimension, Granularity, Metric};
 use costcarve_core::guard;
 
 use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
@@ -163,16 +163,8 @@ impl AwsWorkspace {
                 .unwrap_or_default();
             *sums.entry((period, keys)).or_default() += amount;
         }
-        let points = sums
-            .into_iter()
-            .map(|((period, keys), amount)| CostPoint {
-                period,
-                keys,
-                amount,
-            })
-            .collect();
         let scanned = u64::try_from(answer.scanned_bytes).unwrap_or(0);
-        Ok((CostSeries::new(q.clone(), points), scanned))
+        Ok((CostSeries::from_sums(q.clone(), sums), scanned))
     }
 
     /// The most bytes a query over `periods` can scan: the size of those
