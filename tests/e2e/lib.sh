@@ -25,7 +25,8 @@ ensure_tauri_driver() {
 }
 
 # The system tools the real window needs (Debian: xvfb xauth
-# webkit2gtk-driver dbus gnome-keyring imagemagick). Installed when missing and root.
+# webkit2gtk-driver dbus gnome-keyring imagemagick poppler-utils: pdftoppm renders
+# the review pack's first page). Installed when missing and root.
 ensure_system_tools() {
   local missing=()
   command -v xvfb-run >/dev/null || missing+=(xvfb xauth)
@@ -33,6 +34,7 @@ ensure_system_tools() {
   command -v dbus-run-session >/dev/null || missing+=(dbus)
   command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
   [ -x /usr/bin/import ] || missing+=(imagemagick)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   if [ "${#missing[@]}" -eq 0 ]; then
     return
   fi

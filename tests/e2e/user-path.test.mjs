@@ -204,6 +204,24 @@ async function rowCount(name) {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * The chart is drawn at the size it is shown (asked with the box's width),
+ * so its text is not scaled down: the SVG's own width is the one asked,
+ * and it is shown within 10% of it.
+ */
+async function chartDrawnAsShown() {
+  const chart = await shown('chart');
+  const asked = Number(await chart.getAttribute('data-width'));
+  const m = await browser.execute((sel) => {
+    const svg = document.querySelector(`${sel} svg`);
+    return { attr: Number(svg?.getAttribute('width')), shown: svg?.getBoundingClientRect().width ?? 0 };
+  }, tid('chart'));
+  assert.ok(asked >= 480, `the chart was asked at a width (data-width '${asked}')`);
+  assert.equal(m.attr, asked, `the SVG is drawn ${asked} wide, as asked`);
+  const scale = m.shown / m.attr;
+  assert.ok(scale > 0.9 && scale < 1.1, `the SVG (${m.attr} px) is shown at ${Math.round(m.shown)} px: scaled by ${scale.toFixed(2)}`);
+}
+
 async function goto(nav, ready) {
   await click(nav);
   await shown(ready);
@@ -236,6 +254,24 @@ function customerUnits() {
 /** Account ids at or below a unit path, per `accounts --json`. */
 function idsUnder(org, unitPath) {
   return org.filter((a) => a.unit === unitPath || a.unit.startsWith(`${unitPath}/`)).map((a) => a.id).sort();
+}
+
+/** The first value of `key` anywhere in a JSON value. */
+function findKey(value, key) {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Object.hasOwn(value, key)) return value[key];
+  for (const v of Object.values(value)) {
+    const hit = findKey(v, key);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+/** Every integration's name but `name`'s, per the CLI. */
+function otherIntegrations(name) {
+  return cli(['--workspace', DEMO, 'vi', 'list', '--json'], { json: true })
+    .map((v) => v.name ?? v.integration?.name)
+    .filter((n) => n && n !== name);
 }
 
 function firstOfMonth(d, monthsBack) {
@@ -384,20 +420,43 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
         await (await el(id)).waitForExist({ timeout: WAIT, timeoutMsg: `${tid(id)} is not on the Costs screen` });
       }
       console.log(`costs-total ${seen} == CLI total ${cliTotal} (rounded ${want}) for ${from}..${to}`);
+      // Read as customers read it: the currency and thousands separators, as the backend formats it.
+      assert.match(seen, /^-?\$\d{1,3}(,\d{3})*\.\d{2}$/, `costs-total reads as money: '${seen}'`);
+      assert.match(await text('costs-basis'), /^Unblended cost \(as billed\); nothing left out\.$/, 'the basis is said under the chart');
+      assert.match(await text('costs-range'), /^\d{1,2} [A-Z][a-z]{2} \d{4} to \d{1,2} [A-Z][a-z]{2} \d{4}$/, 'the range in the one date format');
+      await chartDrawnAsShown();
       await shot('costs-account-chart');
       await click('chart-kind-stacked');
       await until(async () => !accountIds(await (await el('chart')).getHTML()).length, 'the stacked chart should not be by account');
+      // The totals beside the chart name services as customers know them (not CUR codes like AmazonEC2).
+      const labels = await browser.execute((sel) => [...document.querySelectorAll(sel)].map((r) => r.dataset.label), tid('costs-totals-row'));
+      assert.ok(labels.length > 0, 'costs-totals lists the chart\'s services');
+      for (const l of labels) assert.doesNotMatch(l, /^(Amazon|AWS)[A-Z][A-Za-z0-9]+$/, `a service named by its code: '${l}' (all: ${labels.join(', ')})`);
+      // The movers too, once a chart has named their services.
+      await until(async () => (await els('mover-row')).length > 0, 'no top movers');
+      let moverLabels = [];
+      await until(async () => {
+        moverLabels = await browser.execute((sel) => [...document.querySelectorAll(sel)].map((r) => r.dataset.label), tid('mover-row'));
+        return moverLabels.every((l) => !/^(Amazon|AWS)[A-Z][A-Za-z0-9]+$/.test(l));
+      }, 'the movers name services by their codes').catch((e) => {
+        throw new Error(`${e.message}: ${moverLabels.join(', ')}`);
+      });
+      const moverCells = await allText('movers');
+      assert.match(moverCells, /\$\d/, `the movers' amounts carry the currency: ${moverCells.slice(0, 200)}`);
+      await chartDrawnAsShown();
       await shot('costs-stacked-chart');
-      // Presenting to the customer: only this integration, nothing to navigate to.
+      // Present from the Costs screen: the selected integration's pack, full window, until stopped.
       await click('present');
-      await shown('presenting');
-      assert.equal(await text('costs-presented'), name);
-      for (const id of ['nav-integrations', 'nav-query', 'costs-integration', 'workspace-label']) {
+      const slide = await shown('slide', { timeout: 2 * WAIT });
+      assert.equal(await slide.getAttribute('data-page'), 'cover');
+      assert.match(await text('slide-header'), new RegExp(`^${name} · [A-Z][a-z]+ \\d{4}$`), 'the slide names the presented integration');
+      for (const id of ['nav-integrations', 'nav-query', 'costs-integration', 'workspace-label', 'costs-apply']) {
         assert.equal(await isShown(id), false, `${tid(id)} is hidden while presenting`);
       }
-      await shot('costs-presenting');
       await click('present-stop');
-      await shown('nav-integrations');
+      await shown('costs-integration');
+      assert.equal(await isShown('presenter'), false, 'the slides are gone');
+      assert.equal(await (await el('costs-integration')).getValue(), name, 'back on the Costs screen as it was');
     });
 
     await step('edit: remove one account, add two; the diff shows them; the list shows the new count', async () => {
@@ -848,6 +907,199 @@ test('the user path on the demo workspace, in the real window', { timeout: 15 * 
       assert.deepEqual(viAccounts(ruleName), before.filter((id) => id !== dropped), 'vi show: the account is gone');
       assert.deepEqual(v.rules.exclude, [dropped], `vi show keeps the exclusion: ${JSON.stringify(v.rules)}`);
       assert.ok(v.rules.units.length === 1, `and the OU rule: ${JSON.stringify(v.rules)}`);
+    });
+
+    // A customer review: the customer's presentation profile, its pack of the
+    // last closed month written to files, and presented as slides.
+    let customer; // { name, path } of the profiled integration
+    let basisWords = '';
+    const DISPLAY = 'Acme Corp GmbH';
+    const now = new Date();
+    const lastMonth = firstOfMonth(now, 1).slice(0, 7);
+    const lastMonthLabel = new Date(`${lastMonth}-01T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+    await step('presentation profile: display name, net unblended, credits and tax left out; the list states the basis', async () => {
+      assert.ok(customers.length >= 2, 'the import made two customers or more');
+      customer = customers.find((c) => /^Acme/.test(c.name)) ?? customers[0];
+      await goto('nav-integrations', 'vi-new');
+      assert.equal(
+        await (await (await row(customer.name)).$(tid('vi-basis'))).getText(),
+        'Unblended cost (as billed); nothing left out.',
+        'before: the default basis',
+      );
+      await clickInRow(customer.name, 'vi-profile');
+      await shown('profile');
+      await (await browser.$(`${tid('profile-basis')}[data-key="net_unblended"]`)).waitForDisplayed({ timeout: WAIT, timeoutMsg: 'no net_unblended basis offered' });
+      assert.equal(await (await el('profile-save')).isEnabled(), false, 'nothing to save before a change');
+      await setValue('profile-display-name', DISPLAY);
+      await (await browser.$(`${tid('profile-basis')}[data-key="net_unblended"]`)).click();
+      for (const key of ['Credit', 'Tax']) {
+        const box = await browser.$(`${tid('profile-exclude')}[data-key="${key}"]`);
+        await box.scrollIntoView({ block: 'center' });
+        await box.click();
+        await until(async () => box.isSelected(), `Leave out ${key} is not ticked`);
+      }
+      assert.equal(await (await browser.$(`${tid('profile-basis')}[data-key="net_unblended"]`)).isSelected(), true);
+      await shot('presentation-profile');
+      await click('profile-save');
+      await until(async () => !(await isShown('profile')), 'the profile dialog did not close after Save');
+      const r = await row(customer.name);
+      await until(async () => (await (await r.$(tid('vi-display-name'))).getText().catch(() => '')).includes(DISPLAY), `the row says it is shown as ${DISPLAY}`);
+      basisWords = await (await r.$(tid('vi-basis'))).getText();
+      assert.equal(basisWords, 'Net unblended cost (after discounts); credits and tax left out.', 'the row states the new basis in words');
+      // The CLI reads the same profile from the workspace.
+      const v = cli(['--workspace', DEMO, 'vi', 'show', customer.name, '--json'], { json: true });
+      const p = findKey(v, 'profile');
+      assert.ok(p, `vi show has the profile: ${JSON.stringify(v).slice(0, 400)}`);
+      assert.equal(p.display_name, DISPLAY);
+      assert.match(JSON.stringify(p.basis), /net_?unblended/i, `vi show: the basis ${JSON.stringify(p.basis)}`);
+      assert.deepEqual([...p.exclude].sort(), ['Credit', 'Tax'], `vi show: left out ${JSON.stringify(p.exclude)}`);
+      await shot('integrations-profiled');
+      // The Costs screen shows this customer on that basis too.
+      await clickInRow(customer.name, 'vi-costs');
+      await until(async () => (await text('costs-basis').catch(() => '')) === basisWords, `costs-basis should say '${basisWords}'`);
+    });
+
+    await step('review pack: the estimate is said before making; the PDF, PNGs and CSVs are written; the PDF\'s first page', async () => {
+      await goto('nav-integrations', 'vi-new');
+      await clickInRow(customer.name, 'vi-review');
+      await shown('review');
+      const ready = () => browser.$(`${tid('review-estimate')}[data-ready="true"]`);
+      await (await ready()).waitForDisplayed({ timeout: 2 * WAIT, timeoutMsg: 'no estimate was shown' });
+      assert.match(await text('review-estimate-words'), /^Nothing: a local workspace/, 'a local pack spends nothing, and says so first');
+      assert.match(await text('review-month-label'), new RegExp(`^${lastMonthLabel}`), `the default month is the last closed one, ${lastMonthLabel}`);
+      // A month that is not one: said at once, nothing can be made.
+      await setValue('review-month', '2026-13');
+      await until(async () => /YYYY-MM/.test(await text('review-month-label')), 'a bad month is not explained');
+      assert.equal(await (await el('review-make')).isEnabled(), false, 'no pack of a bad month');
+      // Another month is estimated again; back to empty, the last closed month again.
+      const earlier = firstOfMonth(now, 3).slice(0, 7);
+      const earlierLabel = new Date(`${earlier}-01T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+      await setValue('review-month', earlier);
+      await until(async () => (await text('review-month-label')).startsWith(earlierLabel), `the label should become ${earlierLabel}`);
+      await (await ready()).waitForDisplayed({ timeout: 2 * WAIT, timeoutMsg: `no estimate for ${earlier}` });
+      await setValue('review-month', '');
+      await until(async () => (await text('review-month-label')).startsWith(lastMonthLabel), `the label should be ${lastMonthLabel} again`);
+      await (await ready()).waitForDisplayed({ timeout: 2 * WAIT, timeoutMsg: 'no estimate for the last closed month' });
+      await shot('review-pack-estimate');
+      const before = new Set(readdirSync(SAVE_DIR));
+      await click('review-make');
+      await shown('review-result', { timeout: 4 * WAIT });
+      assert.equal(await text('review-dir'), SAVE_DIR, 'written into the folder chosen (COSTCARVE_SAVE_DIR answers the dialog)');
+      const pdf = await (await el('review-pdf')).getAttribute('title');
+      assert.equal(path.dirname(pdf), SAVE_DIR);
+      assert.match(path.basename(pdf), new RegExp(`-${lastMonth}\\.pdf$`), `the PDF is named for the month: ${pdf}`);
+      const stem = path.basename(pdf, '.pdf');
+      const made = readdirSync(SAVE_DIR).filter((f) => !before.has(f) && f.startsWith(stem));
+      const pngs = made.filter((f) => f.endsWith('.png'));
+      const csvs = made.filter((f) => f.endsWith('.csv'));
+      assert.ok(made.includes(`${stem}.pdf`), `${stem}.pdf is on disk: ${made.join(', ')}`);
+      assert.deepEqual([...readFileSync(pdf).subarray(0, 5)], [...Buffer.from('%PDF-')], 'a PDF');
+      assert.ok(pngs.length >= 2, `a PNG per chart (trend, daily): ${pngs.join(', ')}`);
+      assert.ok(csvs.length >= 4, `a CSV per table (trend, services, movers, accounts): ${csvs.join(', ')}`);
+      assert.equal(Number(await (await el('review-pngs')).getAttribute('data-count')), pngs.length, 'the dialog counts the PNGs on disk');
+      assert.equal(Number(await (await el('review-csvs')).getAttribute('data-count')), csvs.length, 'the dialog counts the CSVs on disk');
+      for (const f of pngs) {
+        assert.deepEqual([...readFileSync(path.join(SAVE_DIR, f)).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${f} is a PNG`);
+      }
+      for (const f of csvs) assert.ok(readFileSync(path.join(SAVE_DIR, f), 'utf8').split('\n').length > 1, `${f} has a header and rows`);
+      assert.match(await text('review-spent'), /^Nothing/, 'what it spent, in words');
+      // No other customer in the files' names or in the CSVs.
+      const others = otherIntegrations(customer.name);
+      for (const f of csvs) {
+        const body = readFileSync(path.join(SAVE_DIR, f), 'utf8');
+        for (const o of others) assert.ok(!body.includes(o), `${f} names another integration, ${o}`);
+      }
+      await shot('review-pack-written');
+      // The PDF's first page, as a picture beside the screenshots.
+      shotNo += 1;
+      const prefix = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-review-pack-page1`);
+      execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', pdf, prefix], { stdio: ['ignore', 'ignore', 'pipe'] });
+      assert.ok(existsSync(`${prefix}.png`) && statSync(`${prefix}.png`).size > 2000, `pdftoppm rendered page 1 to ${prefix}.png`);
+      shotsTaken.push({ file: `${prefix}.png`, how: 'pdftoppm -r 80 (page 1 of the PDF)' });
+      console.log(`screenshot: ${prefix}.png (the PDF's first page, pdftoppm)`);
+      await click('review-close');
+      await until(async () => !(await isShown('review')), 'the review dialog did not close');
+    });
+
+    await step('present: one click on the list; only this customer, its basis on every slide; arrows, clicks and Escape', async () => {
+      await goto('nav-integrations', 'vi-new');
+      const others = otherIntegrations(customer.name);
+      assert.ok(others.length > 0, 'other integrations exist, to be kept off the slides');
+      await clickInRow(customer.name, 'vi-present');
+      const slide = await shown('slide', { timeout: 4 * WAIT });
+      assert.equal(await slide.getAttribute('data-page'), 'cover');
+      assert.equal(await text('slide-header'), `${DISPLAY} · ${lastMonthLabel}`, 'the header: display name · month');
+      assert.equal(await text('slide-title'), DISPLAY, 'the cover is titled with the display name');
+      const count = Number((await text('slide-count')).split('/')[1]);
+      assert.ok(count >= 7, `the pack has its pages (cover … appendix): ${count}`);
+      // Nothing else is on screen: no navigation, no picker, no path, no other customer, no working control.
+      const onScreen = async () => {
+        for (const id of ['nav-integrations', 'workspace-label', 'vi-row', 'vi-new', 'costs-integration', 'error']) {
+          assert.equal(await isShown(id), false, `${tid(id)} is hidden while presenting`);
+        }
+        const seen = await browser.execute(() => {
+          const visible = (e) => {
+            const r = e.getBoundingClientRect();
+            const st = getComputedStyle(e);
+            return r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none';
+          };
+          return {
+            text: document.body.innerText,
+            controls: [...document.querySelectorAll('input, select, textarea, button, a[href], [contenteditable="true"]')]
+              .filter(visible)
+              .map((e) => e.dataset.testid || `${e.tagName.toLowerCase()}:${(e.textContent || '').trim().slice(0, 20)}`),
+          };
+        });
+        assert.deepEqual([...seen.controls].sort(), ['present-stop', 'slide-next', 'slide-prev'], `only the slide controls: ${seen.controls.join(', ')}`);
+        for (const o of others) assert.ok(!seen.text.includes(o), `another integration's name, '${o}', is on the slide`);
+        assert.ok(!seen.text.includes(DEMO), 'the workspace path is on the slide');
+        return seen.text;
+      };
+      // Every slide: this customer, the basis and the place in the footer.
+      const pages = [];
+      for (let i = 0; i < count; i++) {
+        await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === i, `slide ${i + 1} did not show`);
+        const id = await (await el('slide')).getAttribute('data-page');
+        pages.push(id);
+        assert.equal(await text('slide-basis'), basisWords, `slide ${i + 1} (${id}) states the basis`);
+        assert.equal(await text('slide-count'), `${i + 1} / ${count}`);
+        assert.equal(await isShown('slide-estimated'), false, `a closed month is not marked Estimated (slide ${id})`);
+        assert.match(await text('slide-header'), new RegExp(`^${DISPLAY} · `));
+        await onScreen();
+        if (id === 'cover') await shot('present-cover');
+        if (id === 'trend') {
+          await shown('slide-chart');
+          assert.ok((await (await el('slide-chart')).getHTML()).includes('<svg'), 'the trend slide draws its chart');
+          assert.ok((await els('slide-table')).length === 1, 'and its table');
+          await shot('present-trend');
+        }
+        if (i === 0) {
+          // Right goes on, Left comes back, neither goes past the ends.
+          await browser.keys('ArrowLeft');
+          await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === 0, 'ArrowLeft on the cover stays there');
+          await browser.keys('ArrowRight');
+          await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === 1, 'ArrowRight did not go to slide 2');
+          await browser.keys('ArrowLeft');
+          await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === 0, 'ArrowLeft did not come back to the cover');
+          // A click on the right half goes on, on the left half back.
+          await (await el('slide')).click({ x: 300 });
+          await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === 1, 'a click on the right half did not go on');
+          await (await el('slide')).click({ x: -300 });
+          await until(async () => Number(await (await el('slide')).getAttribute('data-index')) === 0, 'a click on the left half did not go back');
+        }
+        if (i < count - 1) await browser.keys('ArrowRight');
+      }
+      assert.equal(pages[0], 'cover');
+      assert.equal(pages[pages.length - 1], 'appendix');
+      for (const id of ['total', 'trend', 'services', 'movers', 'accounts', 'daily']) assert.ok(pages.includes(id), `a ${id} slide: ${pages.join(', ')}`);
+      // Past the last slide nothing moves.
+      await browser.keys('ArrowRight');
+      assert.equal(await text('slide-count'), `${count} / ${count}`);
+      await browser.keys('Escape');
+      await until(async () => !(await isShown('presenter')), 'Escape did not stop presenting');
+      await shown('nav-integrations');
+      await row(customer.name);
     });
   } finally {
     if (browser) await browser.deleteSession().catch(() => {});

@@ -12,6 +12,10 @@ vi.mock("../bindings", () => ({
     cancelQuery: vi.fn(),
     addConnection: vi.fn(),
     runQuery: vi.fn(),
+    profileOptions: vi.fn(),
+    setProfile: vi.fn(),
+    reviewEstimate: vi.fn(),
+    writeReviewPack: vi.fn(),
   },
 }));
 
@@ -125,6 +129,36 @@ describe("api", () => {
     };
     await expect(api.addConnection(form)).resolves.toBeUndefined();
     expect(mocked.addConnection).toHaveBeenCalledWith(form);
+  });
+});
+
+describe("api: presentation profiles and review packs", () => {
+  it("sends the profile form as given and shows the backend's refusal", async () => {
+    const form = { display_name: "Acme Corp GmbH", basis: "net_unblended", exclude: ["Credit", "Tax"] };
+    mocked.setProfile.mockResolvedValue({ status: "error", error: { code: "invalid_input", message: "'Bogus' is not a line item type" } });
+    await expect(api.setProfile("Acme", form)).rejects.toMatchObject({ code: "invalid_input", message: "'Bogus' is not a line item type" });
+    expect(mocked.setProfile).toHaveBeenCalledWith("Acme", form);
+  });
+
+  it("asks the estimate of the last closed month with a null month", async () => {
+    const e = { month: "2026-11", month_label: "November 2026", ce_requests: 0, athena_queries: 0, athena_bytes: "0", words: "Nothing." };
+    mocked.reviewEstimate.mockResolvedValue({ status: "ok", data: e });
+    await expect(api.reviewEstimate("Acme", null)).resolves.toEqual(e);
+    expect(mocked.reviewEstimate).toHaveBeenCalledWith("Acme", null);
+  });
+
+  it("keeps null from writing a pack as 'cancelled'", async () => {
+    mocked.writeReviewPack.mockResolvedValue({ status: "ok", data: null });
+    await expect(api.writeReviewPack("Acme", "2026-10")).resolves.toBeNull();
+    expect(mocked.writeReviewPack).toHaveBeenCalledWith("Acme", "2026-10");
+  });
+
+  it("profileOptions returns the plain value and wraps a failure", async () => {
+    const options = { bases: [{ key: "unblended", words: "unblended cost (as billed)" }], line_item_types: [] };
+    mocked.profileOptions.mockResolvedValue(options);
+    await expect(api.profileOptions()).resolves.toEqual(options);
+    mocked.profileOptions.mockRejectedValue("command profile_options not allowed");
+    await expect(api.profileOptions()).rejects.toMatchObject({ code: IPC_FAILURE, message: "command profile_options not allowed" });
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type ChartRequest_Deserialize,
   type ChartView_Serialize,
   type CheckRow_Serialize,
+  type Choice,
   type ConnectionForm_Deserialize,
   type ConnectionRow_Serialize,
   type ErrorCode as BackendErrorCode,
@@ -24,7 +25,17 @@ import {
   type Mover,
   type MoversView,
   type OrgView_Serialize,
+  type PackChart,
+  type PackPage_Serialize,
+  type PackTable,
+  type PointRow,
+  type ProfileForm_Serialize,
+  type ProfileOptions,
+  type KeyFigure_Serialize,
   type QueryRows,
+  type ReviewEstimateView,
+  type ReviewFiles,
+  type ReviewPack_Serialize,
   type RulesForm,
   type RulesPreview,
   type SyncOutcomeRow_Serialize,
@@ -51,7 +62,18 @@ export type ImportProgress = ImportProgress_Serialize;
 export type SyncPlanView = SyncPlanView_Serialize;
 export type SyncRow = SyncRow_Serialize;
 export type SyncOutcomeRow = SyncOutcomeRow_Serialize;
+export type ProfileForm = ProfileForm_Serialize;
+export type ReviewPack = ReviewPack_Serialize;
+export type PackPage = PackPage_Serialize;
+export type KeyFigure = KeyFigure_Serialize;
 export type {
+  Choice,
+  PackChart,
+  PackTable,
+  PointRow,
+  ProfileOptions,
+  ReviewEstimateView,
+  ReviewFiles,
   AccountRow,
   ImportPlanRow,
   IntegrationPlan,
@@ -201,6 +223,23 @@ export const api = {
   },
   /** Path written, or `null` when the user cancelled the save dialog. */
   exportQuery: (integration: string, sql: string) => unwrap(commands.exportQuery(integration, sql)),
+
+  /** The cost bases and line item types a presentation profile offers. */
+  profileOptions: async (): Promise<ProfileOptions> => {
+    try {
+      return await commands.profileOptions();
+    } catch (e) {
+      throw toApiError(e);
+    }
+  },
+  /** Sets how an integration is shown to its customer; the row as it is now. */
+  setProfile: (name: string, profile: ProfileForm) => unwrap(commands.setProfile(name, profile)),
+  /** What making the pack of `month` (`null`: the last closed month) will spend, in words too. */
+  reviewEstimate: (name: string, month: string | null) => unwrap(commands.reviewEstimate(name, month)),
+  /** The pack's pages, to present as slides. */
+  reviewPack: (name: string, month: string | null) => unwrap(commands.reviewPack(name, month)),
+  /** Asks for a folder and writes the PDF, PNGs and CSVs there; `null` when the user cancelled. */
+  writeReviewPack: (name: string, month: string | null) => unwrap(commands.writeReviewPack(name, month)),
 
   connections: () => unwrap(commands.connections()),
   /** The form's secret goes to the OS keyring; nothing of it comes back. */

@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { ImportOutcomeRow, ImportPlanRow, ImportProgress, IntegrationRow, OrgView, RulesPreview, SyncPlanView } from "../api";
+import type {
+  ChartView,
+  ImportOutcomeRow,
+  ImportPlanRow,
+  ImportProgress,
+  IntegrationRow,
+  OrgView,
+  ProfileOptions,
+  ReviewEstimateView,
+  ReviewFiles,
+  ReviewPack,
+  RulesPreview,
+  SyncPlanView,
+} from "../api";
 import { pathWithin } from "../lib/rules";
 import { handle } from "./mock";
 
@@ -128,4 +141,78 @@ describe("the mock backend's sharing (vi share / vi unshare)", () => {
       await handle("open_demo", {});
     }
   }, 20_000);
+});
+
+describe("the mock backend's presentation profiles and review packs", () => {
+  const failure = (p: Promise<unknown>) => p.then(() => null, (e: { code: string; message: string }) => e);
+
+  it("offers the bases and line item types, saves a profile and states it in words", async () => {
+    const options = (await handle("profile_options", {})) as ProfileOptions;
+    expect(options.bases.map((b) => b.key)).toEqual(["unblended", "net_unblended", "amortized", "public_on_demand"]);
+    expect(options.line_item_types.map((t) => t.key)).toEqual(expect.arrayContaining(["Credit", "Tax", "Usage"]));
+    const org = (await handle("organization", { refresh: false })) as OrgView;
+    const ids = org.accounts.filter((a) => pathWithin(a.unit_path, "Sandbox")).map((a) => a.id).slice(0, 2);
+    const made = (await handle("create_integration", { name: "Profiled", accounts: ids, allowShared: true })) as IntegrationRow;
+    expect(made.display_name).toBe("Profiled");
+    expect(made.basis_words).toBe("Unblended cost (as billed); nothing left out.");
+    const row = (await handle("set_profile", {
+      name: "profiled",
+      profile: { display_name: " Acme Corp GmbH ", basis: "net_unblended", exclude: ["Tax", "Credit"] },
+    })) as IntegrationRow;
+    expect(row.profile).toEqual({ display_name: "Acme Corp GmbH", basis: "net_unblended", exclude: ["Credit", "Tax"] });
+    expect(row.display_name).toBe("Acme Corp GmbH");
+    expect(row.basis_words).toBe("Net unblended cost (after discounts); credits and tax left out.");
+    // The list says the same; an edit keeps the profile.
+    const listed = ((await handle("integrations", {})) as IntegrationRow[]).find((r) => r.name === "Profiled")!;
+    expect(listed.basis_words).toBe(row.basis_words);
+    const edited = (await handle("update_integration", { name: "Profiled", accounts: ids.slice(0, 1), rename: null, allowShared: true })) as IntegrationRow;
+    expect(edited.display_name).toBe("Acme Corp GmbH");
+    // Refusals name what is wrong and change nothing.
+    expect(await failure(handle("set_profile", { name: "Profiled", profile: { display_name: null, basis: "cheapest", exclude: [] } }))).toMatchObject({
+      code: "invalid_input",
+      message: expect.stringMatching(/'cheapest' is not a cost basis/),
+    });
+    expect(await failure(handle("set_profile", { name: "Profiled", profile: { display_name: null, basis: "unblended", exclude: ["Bogus"] } }))).toMatchObject({
+      code: "invalid_input",
+      message: expect.stringMatching(/'Bogus' is not a line item type/),
+    });
+    expect(((await handle("integrations", {})) as IntegrationRow[]).find((r) => r.name === "Profiled")!.profile.basis).toBe("net_unblended");
+  });
+
+  it("estimates, makes and writes a pack of the last closed month by default; a month not begun is refused", async () => {
+    const now = new Date();
+    const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 7);
+    const e = (await handle("review_estimate", { name: "Profiled", month: null })) as ReviewEstimateView;
+    expect(e.month).toBe(last);
+    expect(e.words).toMatch(/^Nothing: a local workspace/);
+    const p = (await handle("review_pack", { name: "Profiled", month: null })) as ReviewPack;
+    expect(p.month).toBe(last);
+    expect(p.estimated).toBe(false);
+    expect(p.pages.map((x) => x.id)).toEqual(["cover", "total", "trend", "services", "movers", "accounts", "daily", "appendix"]);
+    expect(p.pages[0].title).toBe(p.display_name);
+    const open = (await handle("review_pack", { name: "Profiled", month: now.toISOString().slice(0, 7) })) as ReviewPack;
+    expect(open.estimated).toBe(true);
+    expect(open.pages.map((x) => x.id)).toContain("forecast");
+    const files = (await handle("write_review_pack", { name: "Profiled", month: null })) as ReviewFiles;
+    expect(files.pdf).toMatch(new RegExp(`Profiled-${last}\\.pdf$`));
+    expect(files.pngs).toHaveLength(2);
+    expect(files.csvs).toHaveLength(4);
+    await expect(handle("review_estimate", { name: "Profiled", month: next })).rejects.toMatchObject({
+      code: "invalid_input",
+      message: expect.stringMatching(/has not begun/),
+    });
+    await expect(handle("review_pack", { name: "Profiled", month: "2026-13" })).rejects.toMatchObject({ code: "invalid_input" });
+  }, 20_000);
+
+  it("draws a chart at the size asked, naming services as customers know them", async () => {
+    const v = (await handle("chart", { request: { integration: "Profiled", kind: "stacked", large: false, width: 680, height: 320 } })) as ChartView;
+    expect(v.svg).toMatch(/^<svg width="680" height="320"/);
+    expect(v.points[0].labels[0]).toMatch(/^Amazon /);
+    expect(v.total_text).toMatch(/^\$[\d,]+\.\d\d$/);
+    expect(v.basis_words).toMatch(/left out\.$/);
+    await expect(handle("chart", { request: { integration: "Profiled", kind: "stacked", large: false, width: 100, height: 100 } })).rejects.toMatchObject({
+      code: "invalid_input",
+    });
+  });
 });

@@ -5,10 +5,17 @@
 
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { namedByRules, unitPathOf } from "../lib/rules";
+import { centsText, money, moneyChange, monthText, dateText } from "../lib/format";
 import type {
   AccountRow,
   ChartRequest,
   ChartView,
+  Choice,
+  PackPage,
+  ProfileForm,
+  ReviewEstimateView,
+  ReviewFiles,
+  ReviewPack,
   CheckRow,
   ConnectionForm,
   ConnectionRow,
@@ -238,6 +245,289 @@ function row(name: string, accounts: string[], prev?: IntegrationRow): Integrati
     rules_text: describeRules(idsRules(accounts)),
     // An account leaving the integration is unshared first (as `vi update` does).
     shared_with: (prev?.shared_with ?? []).filter((id) => accounts.includes(id)),
+    ...shownAs(name, prev?.profile ?? DEFAULT_PROFILE),
+  };
+}
+
+// ---- presentation profiles (the backend's words, for the mock) ----
+
+const BASES: Choice[] = [
+  { key: "unblended", words: "unblended cost (as billed)" },
+  { key: "net_unblended", words: "net unblended cost (after discounts)" },
+  { key: "amortized", words: "amortized cost (Savings Plans and Reserved Instances spread over the usage they cover)" },
+  { key: "public_on_demand", words: "public on-demand cost (AWS list prices)" },
+];
+
+const LINE_ITEM_TYPES: Choice[] = (
+  [
+    ["Usage", "usage"],
+    ["DiscountedUsage", "usage covered by Reserved Instances"],
+    ["SavingsPlanCoveredUsage", "usage covered by Savings Plans"],
+    ["SavingsPlanNegation", "Savings Plans negations"],
+    ["SavingsPlanRecurringFee", "Savings Plans recurring fees"],
+    ["SavingsPlanUpfrontFee", "Savings Plans upfront fees"],
+    ["RIFee", "Reserved Instance fees"],
+    ["Fee", "fees"],
+    ["Tax", "tax"],
+    ["Credit", "credits"],
+    ["Refund", "refunds"],
+    ["SppDiscount", "Solution Provider Program discounts"],
+    ["EdpDiscount", "Enterprise Discount Program discounts"],
+    ["BundledDiscount", "bundled discounts"],
+    ["PrivateRateDiscount", "private rate discounts"],
+    ["DistributorDiscount", "distributor discounts"],
+    ["SolutionProviderDiscount", "solution provider discounts"],
+  ] as const
+).map(([key, words]) => ({ key, words }));
+
+const DEFAULT_PROFILE: ProfileForm = { display_name: null, basis: "unblended", exclude: [] };
+
+/** "a", "a and b", "a, b and c". */
+function joinWords(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** `Net unblended cost (after discounts); credits and tax left out.` */
+function basisWords(p: ProfileForm): string {
+  const basis = BASES.find((b) => b.key === p.basis)?.words ?? p.basis;
+  const head = basis[0].toUpperCase() + basis.slice(1);
+  const out = [...p.exclude].sort().map((k) => LINE_ITEM_TYPES.find((t) => t.key === k)?.words ?? k);
+  return out.length === 0 ? `${head}; nothing left out.` : `${head}; ${joinWords(out)} left out.`;
+}
+
+function shownAs(name: string, profile: ProfileForm): Pick<IntegrationRow, "profile" | "display_name" | "basis_words"> {
+  return { profile: { ...profile, exclude: [...profile.exclude] }, display_name: profile.display_name ?? name, basis_words: basisWords(profile) };
+}
+
+/** `set_profile` with the backend's checks: a known basis, known line item types, a sane display name. */
+function setProfile(name: string, form: ProfileForm): IntegrationRow {
+  const prev = find(name);
+  const display = form.display_name?.trim() || null;
+  if (display !== null && (display.length > 128 || /[\u0000-\u001f\u007f]/.test(display))) {
+    fail("invalid_input", "the display name must be 1 to 128 characters without line breaks or control characters");
+  }
+  if (!BASES.some((b) => b.key === form.basis)) {
+    fail("invalid_input", `'${form.basis}' is not a cost basis; use one of: ${BASES.map((b) => b.key).join(", ")}`);
+  }
+  const exclude = form.exclude.map((t) => {
+    const known = LINE_ITEM_TYPES.find((x) => x.key.toLowerCase() === t.trim().toLowerCase());
+    return known ? known.key : fail("invalid_input", `'${t}' is not a line item type; use one of: ${LINE_ITEM_TYPES.map((x) => x.key).join(", ")}`);
+  });
+  const profile = { display_name: display, basis: form.basis, exclude: [...new Set(exclude)].sort() };
+  const r = { ...prev, ...shownAs(prev.name, profile), updated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+  integrations = integrations.map((v) => (v === prev ? r : v));
+  return r;
+}
+
+// ---- review packs ----
+
+const SERVICES: [string, string][] = [
+  ["AmazonEC2", "Amazon EC2"],
+  ["AmazonRDS", "Amazon RDS"],
+  ["AmazonS3", "Amazon S3"],
+  ["AWSLambda", "AWS Lambda"],
+  ["AmazonCloudFront", "Amazon CloudFront"],
+  ["AmazonDynamoDB", "Amazon DynamoDB"],
+];
+
+const ym = (d: Date) => d.toISOString().slice(0, 7);
+const addMonths = (month: string, n: number) => ym(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)) - 1 + n, 1)));
+
+/** The month asked (default: the last closed one), checked as the backend checks it. */
+function reviewMonth(month: unknown): string {
+  const now = ym(new Date());
+  const text = typeof month === "string" ? month.trim() : "";
+  if (text === "") return addMonths(now, -1);
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(text)) fail("invalid_input", `'${text}' is not a month: write it as YYYY-MM, e.g. 2026-11`);
+  if (text > now) fail("invalid_input", `${text} has not begun: review this month (${now}) or an earlier one`);
+  return text;
+}
+
+function estimate(name: string, month: unknown): ReviewEstimateView {
+  find(name);
+  const m = reviewMonth(month);
+  const requests = AWS ? 4 : 0;
+  return {
+    month: m,
+    month_label: monthText(m),
+    ce_requests: requests,
+    athena_queries: 0,
+    athena_bytes: "0",
+    words: AWS ? `At least ${requests} Cost Explorer requests (USD ${(requests / 100).toFixed(2)}).` : "Nothing: a local workspace reads its own CUR files.",
+  };
+}
+
+/** A bar chart SVG of `values` (the pack's are drawn by the backend at 1200×620). */
+function barsSvg(title: string, caption: string, values: number[], labels: string[]): string {
+  const w = 1200;
+  const h = 620;
+  const max = Math.max(1, ...values);
+  const bw = (w - 160) / Math.max(1, values.length);
+  const bars = values
+    .map((v, i) => {
+      const bh = (v / max) * (h - 200);
+      const x = 90 + i * bw;
+      return `<rect x="${x}" y="${h - 90 - bh}" width="${bw - 8}" height="${bh}" fill="#4e79a7"/><text x="${x + bw / 2 - 4}" y="${h - 66}" font-size="15" text-anchor="middle" fill="#333">${labels[i] ?? ""}</text>`;
+    })
+    .join("");
+  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><rect width="${w}" height="${h}" fill="#fff"/><text x="24" y="44" font-family="sans-serif" font-size="28" fill="#222">${title}</text>${bars}<text x="24" y="${h - 24}" font-family="sans-serif" font-size="16" fill="#555">${caption}</text></svg>`;
+}
+
+function pack(name: string, month: unknown): ReviewPack {
+  const vi = find(name);
+  const m = reviewMonth(month);
+  const open = m === ym(new Date());
+  const label = monthText(m);
+  const prevLabel = monthText(addMonths(m, -1));
+  const rand = rng(vi.accounts.length * 13 + m.length);
+  const basis = vi.basis_words;
+  const cents = (v: number) => centsText(BigInt(Math.round(v * 100)));
+  const usd = (v: number) => money(cents(v), "USD");
+  const months = Array.from({ length: 13 }, (_, i) => addMonths(m, i - 12));
+  const totals = months.map(() => 8000 + rand() * 6000);
+  const total = totals[12];
+  const prev = totals[11];
+  const pct = (a: number, b: number) => `${b >= a ? "+" : "-"}${Math.abs(((b - a) / a) * 100).toFixed(1)}%`;
+  const pages: PackPage[] = [
+    {
+      id: "cover",
+      title: vi.display_name,
+      lines: [
+        `AWS cost review: ${label}`,
+        `Basis: ${basis}`,
+        `Data as of ${dateText(new Date().toISOString())}.`,
+        open ? `${label} is not over: its figures are estimates and will change until AWS closes the bill.` : `${label} is closed; AWS may still restate it for a few days after the month ends.`,
+        `${vi.accounts.length} AWS accounts in this review.`,
+      ],
+      figures: [],
+      chart: null,
+      table: null,
+    },
+    {
+      id: "total",
+      title: `Total for ${label}`,
+      lines: [`${vi.display_name} spent ${usd(total)} on AWS in ${label}${open ? " so far" : ""}.`],
+      figures: [
+        { label: `Total, ${label}`, value: usd(total), note: open ? "month to date" : null },
+        { label: `vs ${prevLabel}`, value: moneyChange(cents(total - prev), "USD"), note: `${pct(prev, total)} (${usd(prev)} in ${prevLabel})` },
+        { label: `vs ${monthText(months[0])}`, value: moneyChange(cents(total - totals[0]), "USD"), note: `${pct(totals[0], total)} (${usd(totals[0])} in ${monthText(months[0])})` },
+      ],
+      chart: null,
+      table: null,
+    },
+    {
+      id: "trend",
+      title: "13-month trend by service",
+      lines: [`${usd(totals.reduce((a, b) => a + b, 0))} over the 13 months to ${label}.`],
+      figures: [],
+      chart: { id: "trend", svg: barsSvg(`${vi.display_name}: monthly cost by service`, basis, totals, months.map((x) => monthText(x).slice(0, 3))) },
+      table: { id: "trend", columns: ["Month", "Total"], rows: months.slice(-12).map((x, i) => [monthText(x), usd(totals[i + 1])]) },
+    },
+    {
+      id: "services",
+      title: `Top services in ${label}`,
+      lines: [`${SERVICES.length} services had costs in ${label} or ${prevLabel}.`],
+      figures: [],
+      chart: null,
+      table: {
+        id: "services",
+        columns: ["Service", label, prevLabel, "Change", "Change %"],
+        rows: SERVICES.map(([, n], i) => {
+          const b = total / (i + 2);
+          const a = b * (0.7 + rand() * 0.6);
+          return [n, usd(b), usd(a), moneyChange(cents(b - a), "USD"), pct(a, b)];
+        }),
+      },
+    },
+    {
+      id: "movers",
+      title: `What moved in ${label}`,
+      lines: [`The largest increases and decreases from ${prevLabel} to ${label}, by service and usage type and by account.`],
+      figures: [],
+      chart: null,
+      table: {
+        id: "movers",
+        columns: ["What moved", "By", prevLabel, label, "Change"],
+        rows: [
+          ["Amazon EC2 · USE1-BoxUsage:m5.large", "usage type", usd(1200), usd(1650.5), moneyChange("450.50", "USD")],
+          ["Amazon S3 · USE1-TimedStorage-ByteHrs", "usage type", usd(300), usd(180), moneyChange("-120", "USD")],
+        ],
+      },
+    },
+    {
+      id: "accounts",
+      title: `Costs by account in ${label}`,
+      lines: [`The ${vi.accounts.length} accounts of ${vi.display_name}.`],
+      figures: [],
+      chart: null,
+      table: {
+        id: "accounts",
+        columns: ["Account", "Account id", label, prevLabel, "Change"],
+        rows: vi.accounts.slice(0, 12).map((id) => {
+          const b = total / vi.accounts.length;
+          return [org.accounts.find((a) => a.id === id)?.name ?? "", id, usd(b), usd(b * 0.9), moneyChange(cents(b * 0.1), "USD")];
+        }),
+      },
+    },
+    {
+      id: "daily",
+      title: `Daily costs in ${label}`,
+      lines: [`The most expensive day was ${dateText(`${m}-14`)} at ${usd(total / 20)}.`],
+      figures: [],
+      chart: { id: "daily", svg: barsSvg(`${vi.display_name}: daily cost by service`, basis, Array.from({ length: 30 }, () => total / 30 + rand() * 80), Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? String(i + 1) : ""))) },
+      table: null,
+    },
+  ];
+  if (open) {
+    pages.push({
+      id: "forecast",
+      title: `Forecast for ${label}`,
+      lines: ["Month to date plus the average of the last 7 full days for the days left."],
+      figures: [
+        { label: "Month to date", value: usd(total), note: `to ${dateText(new Date().toISOString())}` },
+        { label: "Forecast to month end", value: usd(total * 1.8), note: `${pct(prev, total * 1.8)} vs ${prevLabel}` },
+      ],
+      chart: null,
+      table: null,
+    });
+  }
+  pages.push({
+    id: "appendix",
+    title: "How these figures were made",
+    lines: [
+      `Basis: ${basis}`,
+      `Source: ${AWS ? "AWS Cost Explorer, through this customer's own billing view" : "the Cost and Usage Report files of this workspace"}, covering this customer's accounts only.`,
+      `Cost to produce: ${AWS ? "4 Cost Explorer requests (USD 0.04); 0 Athena queries scanning 0 bytes." : "nothing (read from local files)."}`,
+      "Services are named as AWS names them in its console; amounts are in USD, rounded to the cent.",
+      `Made with CostCarve on ${dateText(new Date().toISOString())}.`,
+    ],
+    figures: [],
+    chart: null,
+    table: null,
+  });
+  return {
+    integration: vi.name,
+    display_name: vi.display_name,
+    month: m,
+    month_label: label,
+    basis,
+    currency: "USD",
+    data_as_of: dateText(new Date().toISOString()),
+    estimated: open,
+    pages,
+  };
+}
+
+function writePack(name: string, month: unknown): ReviewFiles {
+  const p = pack(name, month);
+  const stem = `${p.integration.replace(/[^A-Za-z0-9._-]/g, "_")}-${p.month}`;
+  const dir = "/home/user/Documents/Reviews";
+  return {
+    dir,
+    pdf: `${dir}/${stem}.pdf`,
+    pngs: p.pages.filter((x) => x.chart).map((x) => `${dir}/${stem}-${x.chart!.id}.png`),
+    csvs: p.pages.filter((x) => x.table).map((x) => `${dir}/${stem}-${x.table!.id}.csv`),
+    spent: AWS ? "4 Cost Explorer requests (USD 0.04)." : "Nothing: a local workspace reads its own CUR files.",
   };
 }
 
@@ -296,28 +586,35 @@ function checkShared(name: string | null, accounts: string[], allow: boolean) {
 function chart(req: ChartRequest): ChartView {
   const vi = find(req.integration);
   const rand = rng(vi.accounts.length * 7 + req.kind.length);
-  const w = 1100;
-  const h = 560;
+  const w = req.width ?? 1100;
+  const h = req.height ?? 560;
+  if (w < 200 || h < 150 || w > 8192 || h > 8192) {
+    fail("invalid_input", `a chart of ${w}x${h} pixels cannot be drawn: width must be 200-8192 and height 150-8192`);
+  }
   const bars = req.kind === "daily" ? 30 : 13;
   const colors = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"];
   let body = "";
   let total = 0;
+  const points: ChartView["points"] = [];
   for (let i = 0; i < bars; i++) {
     let y = h - 40;
     for (let s = 0; s < (req.kind === "daily" ? 1 : 5); s++) {
       const v = 10 + rand() * 60;
       total += v * 37.3;
+      const [key, label] = SERVICES[s];
+      points.push({ period: addMonths("2025-11", i) + "-01", keys: [key], labels: [label], amount: (v * 37.3).toFixed(2) });
       body += `<rect x="${70 + i * ((w - 100) / bars)}" y="${y - v}" width="${(w - 100) / bars - 6}" height="${v}" fill="${colors[s]}"/>`;
       y -= v;
     }
   }
+  total = points.reduce((sum, p) => sum + Number(p.amount), 0);
   const fs = req.large ? 28 : 18;
-  const svg = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><rect width="${w}" height="${h}" fill="#fff"/><text x="14" y="${fs + 8}" font-family="sans-serif" font-size="${fs}" fill="#222">${vi.name}: ${req.kind} (mock)</text>${body}</svg>`;
+  const svg = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><rect width="${w}" height="${h}" fill="#fff"/><text x="14" y="${fs + 8}" font-family="sans-serif" font-size="${fs}" fill="#222">${vi.display_name}: ${req.kind} (mock)</text>${body}</svg>`;
   const requests = AWS ? 1 + Math.floor(rand() * 3) : null;
   if (requests) ceTotal += requests;
   return {
-    svg,
-    points: [],
+    svg: svg.replace("</svg>", `<text x="14" y="${h - 10}" font-family="sans-serif" font-size="${fs * 0.7}" fill="#555">${vi.basis_words}</text></svg>`),
+    points,
     total: total.toFixed(2),
     currency: "USD",
     from: req.from ?? "2025-11-01",
@@ -325,6 +622,8 @@ function chart(req: ChartRequest): ChartView {
     data_as_of: "2026-11-26",
     ce_requests: requests,
     ce_requests_total: requests ? ceTotal : null,
+    basis_words: vi.basis_words,
+    total_text: money(total.toFixed(2), "USD"),
   };
 }
 
@@ -572,6 +871,22 @@ export async function handle(cmd: string, a: Args): Promise<unknown> {
     case "export_query":
       await sleep(600);
       return `/home/user/Downloads/${String(a.integration)}-query.csv`;
+    case "profile_options":
+      return { bases: BASES.map((b) => ({ ...b })), line_item_types: LINE_ITEM_TYPES.map((t) => ({ ...t })) };
+    case "set_profile":
+      await sleep(200);
+      return setProfile(String(a.name), a.profile as ProfileForm);
+    case "review_estimate":
+      await sleep(150);
+      return estimate(String(a.name), a.month);
+    case "review_pack":
+      await sleep(AWS ? 1500 : 600);
+      return pack(String(a.name), a.month);
+    case "write_review_pack":
+      await sleep(AWS ? 2000 : 900);
+      // ?cancel=1: the folder dialog was cancelled.
+      if (params.get("cancel") === "1") return null;
+      return writePack(String(a.name), a.month);
     case "connections":
       return connections;
     case "add_connection": {

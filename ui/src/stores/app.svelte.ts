@@ -37,11 +37,12 @@ class AppState {
   /** The banner's error. */
   error = $state<ApiError | null>(null);
   /**
-   * Presenting one integration's costs to its customer: no navigation, no
-   * integration picker, no workspace path or other customers' names on
-   * screen until the presenter stops.
+   * Presenting one integration's review pack to its customer, slide by
+   * slide (`month` null: the last closed month): nothing else is on screen,
+   * no navigation, no workspace path or other customers' names, until the
+   * presenter stops.
    */
-  presenting = $state(false);
+  presenting = $state<{ vi: string; month: string | null } | null>(null);
 
   start(): () => void {
     try {
@@ -84,17 +85,23 @@ class AppState {
     }
   }
 
-  /** Starts presenting the Costs of the selected integration (in large type). */
-  present(): boolean {
-    if (this.screen !== "costs" || this.vi === null) return false;
-    this.presenting = true;
-    this.large = true;
+  /**
+   * Starts presenting an integration's review pack: `vi` from the
+   * integration list, else the integration the Costs screen shows.
+   * Whether it started.
+   */
+  present(vi?: string, month: string | null = null): boolean {
+    if (this.presenting) return false;
+    const name = vi ?? (this.screen === "costs" ? this.vi : null);
+    if (name === null || name.trim() === "") return false;
+    this.error = null;
+    this.presenting = { vi: name, month };
     return true;
   }
 
-  /** Back to the full app. */
+  /** Back to the full app, where it was. */
   stopPresenting(): void {
-    this.presenting = false;
+    this.presenting = null;
   }
 
   setLarge(on: boolean): void {

@@ -17,20 +17,35 @@ describe("location hash", () => {
 });
 
 describe("presenting one integration", () => {
-  it("needs the Costs screen and an integration, then locks navigation until stopped", () => {
+  it("presents an integration named from the list, or the one Costs shows; locks navigation until stopped", () => {
     // The store writes the location hash; the tests run without a DOM.
     vi.stubGlobal("location", { hash: "" });
     vi.stubGlobal("history", { pushState: () => {}, replaceState: () => {} });
     app.screen = "integrations";
     app.vi = null;
+    app.large = false;
+    // From Integrations without a name there is nothing to present.
     expect(app.present()).toBe(false);
-    app.screen = "costs";
-    app.vi = "Acme Retail";
-    expect(app.present()).toBe(true);
-    expect(app.large).toBe(true);
-    app.go("integrations");
+    expect(app.presenting).toBeNull();
+    // One click on a row: that integration, the last closed month.
+    expect(app.present("Borealis Health")).toBe(true);
+    expect(app.presenting).toEqual({ vi: "Borealis Health", month: null });
+    // Slides have their own large type: the app's setting is left as it was.
+    expect(app.large).toBe(false);
+    app.go("costs", "Acme Retail");
     app.selectVi("Globex");
-    expect([app.screen, app.vi]).toEqual(["costs", "Acme Retail"]);
+    expect([app.screen, app.vi]).toEqual(["integrations", null]);
+    // Presenting again while presenting is refused (stop first).
+    expect(app.present("Globex")).toBe(false);
+    app.stopPresenting();
+    expect(app.presenting).toBeNull();
+    // From Costs: the integration it shows; a month when one is given.
+    app.go("costs", "Acme Retail");
+    expect(app.present()).toBe(true);
+    expect(app.presenting).toEqual({ vi: "Acme Retail", month: null });
+    app.stopPresenting();
+    expect(app.present("Acme Retail", "2026-09")).toBe(true);
+    expect(app.presenting).toEqual({ vi: "Acme Retail", month: "2026-09" });
     app.stopPresenting();
     app.go("integrations");
     expect(app.screen).toBe("integrations");

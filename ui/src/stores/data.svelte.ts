@@ -9,10 +9,13 @@ import {
   type IntegrationRow,
   type MoversView,
   type OrgView,
+  type ProfileOptions,
+  type ReviewPack,
   type SyncOutcomeRow,
   type SyncPlanView,
   type WorkspaceInfo,
 } from "../api";
+import { learnLabels } from "../lib/chart";
 import { app } from "./app.svelte";
 
 class DataState {
@@ -35,12 +38,20 @@ class DataState {
   /** How the last Apply ended, per integration. */
   syncOutcomes = $state.raw<SyncOutcomeRow[] | null>(null);
 
+  /**
+   * Group keys as customers read them (`AmazonEC2` → `Amazon EC2`), learnt
+   * from the charts' points: AWS's names, the same for every customer.
+   */
+  labels = $state.raw<ReadonlyMap<string, string>>(new Map());
+
   /** Bumped whenever another workspace opens: late answers for the old one are dropped. */
   generation = $state(0);
 
   #orgPromise: Promise<OrgView> | null = null;
   #charts = new Map<string, ChartView>();
   #movers = new Map<string, MoversView>();
+  #packs = new Map<string, ReviewPack>();
+  #profileOptions: Promise<ProfileOptions> | null = null;
 
   /** Opens what the backend has open (the demo on first start). */
   async start(): Promise<void> {
@@ -86,6 +97,7 @@ class DataState {
     this.#orgPromise = null;
     this.#charts.clear();
     this.#movers.clear();
+    this.#packs.clear();
     this.sync = null;
     this.syncOutcomes = null;
   }
@@ -143,7 +155,44 @@ class DataState {
     this.#orgPromise = null;
     this.#charts.clear();
     this.#movers.clear();
+    this.#packs.clear();
     await this.reloadIntegrations();
+  }
+
+  /**
+   * After a presentation profile was saved: its row as the backend returned
+   * it, and every chart and pack drawn on the old basis forgotten.
+   */
+  profileSaved(row: IntegrationRow): void {
+    this.#charts.clear();
+    this.#packs.clear();
+    this.integrations = this.integrations.map((r) => (r.id === row.id ? row : r));
+  }
+
+  /** The cost bases and line item types the profile form offers (asked once). Throws `ApiError`. */
+  profileOptions(): Promise<ProfileOptions> {
+    if (!this.#profileOptions) {
+      const p = api.profileOptions();
+      this.#profileOptions = p;
+      p.catch(() => {
+        if (this.#profileOptions === p) this.#profileOptions = null;
+      });
+    }
+    return this.#profileOptions;
+  }
+
+  /**
+   * A review pack to present, kept for the session like the charts (on AWS
+   * making it again would spend Cost Explorer requests again); `fresh` asks again.
+   */
+  async reviewPack(name: string, month: string | null, fresh = false): Promise<ReviewPack> {
+    const key = `${name.toLowerCase()}\u0000${month ?? ""}`;
+    const hit = this.#packs.get(key);
+    if (hit && !fresh) return hit;
+    const gen = this.generation;
+    const pack = await api.reviewPack(name, month);
+    if (gen === this.generation) this.#packs.set(key, pack);
+    return pack;
   }
 
   integration(name: string | null): IntegrationRow | undefined {
@@ -184,6 +233,7 @@ class DataState {
     const gen = this.generation;
     const view = await api.chart(request);
     if (gen === this.generation) this.#charts.set(key, view);
+    this.labels = learnLabels(this.labels, view.points);
     return { view, cached: false };
   }
 
