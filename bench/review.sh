@@ -21,19 +21,21 @@ if [ -z "${BIN:-}" ]; then
 fi
 CC="$BIN/costcarve"
 
+# The last closed month is the one reviewed: the demo ends with it, full,
+# so the 13 months hold all of ROWS and the pack has its year-ago month.
+MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 if [ ! -f "$WS/costcarve-workspace.json" ]; then
   echo "== generating $ROWS rows" >&2
   rm -rf "$WS"
-  /usr/bin/time -f "generated in %e s, peak RSS %M KB" "$CC" demo --dir "$WS" --rows "$ROWS" --seed 42 >&2
+  /usr/bin/time -f "generated in %e s, peak RSS %M KB" "$CC" demo --dir "$WS" --rows "$ROWS" --seed 42 --end-month "$MONTH" >&2
 fi
 if ! "$CC" --workspace "$WS" vi show "Acme Retail" >/dev/null 2>&1; then
   "$CC" --workspace "$WS" vi import --from-ou Customers >/dev/null
 fi
 "$CC" --workspace "$WS" vi profile "Acme Retail" --display-name "Acme Corp GmbH" \
   --basis net_unblended --exclude Credit,Tax >/dev/null 2>&1 || true
-MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 ACCOUNTS=$("$CC" --workspace "$WS" vi show "Acme Retail" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["accounts"]))')
-echo "== $ROWS rows, 'Acme Retail' ($ACCOUNTS accounts), month $MONTH" >&2
+echo "== demo of --rows $ROWS, 'Acme Retail' ($ACCOUNTS accounts), month $MONTH" >&2
 
 rm -rf "$WS/.costcarve-cache" "$OUT/review-pack"
 /usr/bin/time -f "cold (rollup built first): %e s, peak RSS %M KB" \

@@ -132,8 +132,8 @@ pub(crate) fn money_full(prefix: &str, value: f64) -> String {
 /// `2025-11` for monthly periods, `2025-11-03` for daily ones.
 pub(crate) fn period_label(granularity: Granularity, period: NaiveDate) -> String {
     match granularity {
-        Granularity::Monthly => period.format("%Y-%m").to_string(),
-        Granularity::Daily => period.format("%Y-%m-%d").to_string(),
+        Granularity::Monthly => period.format("%b %Y").to_string(),
+        Granularity::Daily => period.format("%-d %b %Y").to_string(),
     }
 }
 

@@ -272,7 +272,7 @@ fn exit_codes_say_what_kind_of_failure_it_was() {
     ))
     .unwrap();
     assert_eq!(report["ok"], true, "{report}");
-    let rollup = ws.join(".costcarve-cache/rollup-v1");
+    let rollup = ws.join(".costcarve-cache/rollup-v2");
     std::fs::copy(
         rollup.join("billing_period=2026-08/part-00000.parquet"),
         rollup.join("billing_period=2026-09/part-00000.parquet"),

@@ -792,7 +792,7 @@ async fn verify_shows_what_the_parquet_files_say_and_catches_a_damaged_rollup() 
 
     // The rollup of September replaced by August's: the charts would show
     // wrong figures; verify says which month.
-    let rollup = dir.join(".costcarve-cache/rollup-v1");
+    let rollup = dir.join(".costcarve-cache/rollup-v2");
     let file = |p: &str| rollup.join(format!("billing_period={p}/part-00000.parquet"));
     fs::copy(file("2026-08"), file("2026-09")).unwrap();
     drop(ws);

@@ -14,6 +14,7 @@ use costcarve_charts::{ChartKind, ChartOptions};
 use costcarve_core::account::AccountId;
 use costcarve_core::cost::{
     first_of_month, next_month, CostQuery, CostSeries, Dimension, Granularity,
+    NON_USAGE_LINE_ITEM_TYPES,
 };
 use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::presentation::{
@@ -119,12 +120,20 @@ impl ReviewQuestions {
                 Granularity::Monthly,
                 vec![Dimension::Account],
             )?,
-            daily: ask(
-                month,
-                daily_end,
-                Granularity::Daily,
-                vec![Dimension::Service],
-            )?,
+            daily: {
+                // Tax, fees, credits and refunds are monthly lines dated the
+                // 1st: a daily chart with them shows a spike that is no day's
+                // usage. They are in the month's total, not in its days.
+                let mut q = ask(
+                    month,
+                    daily_end,
+                    Granularity::Daily,
+                    vec![Dimension::Service],
+                )?;
+                q.exclude_line_item_types
+                    .extend(NON_USAGE_LINE_ITEM_TYPES.map(String::from));
+                q
+            },
         })
     }
 
@@ -867,18 +876,22 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
         &with_service_names(daily, 0),
         ChartKind::DailyLine,
         format!("{display_name}: daily cost by service"),
-        &basis,
+        &basis_words(daily.query.metric, &daily.query.exclude_line_item_types),
     )?);
     let mut per_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
     for pt in &daily.points {
         *per_day.entry(pt.period).or_default() += pt.amount;
     }
+    p.lines = vec![
+        "Usage by day: monthly lines (tax, fees, credits, refunds) are in the month's total, not in its days."
+            .into(),
+    ];
     if let Some((day, amount)) = per_day.iter().max_by_key(|(_, a)| **a) {
-        p.lines = vec![format!(
+        p.lines.push(format!(
             "The most expensive day was {} at {}.",
             words::date(*day),
             cur(*amount)
-        )];
+        ));
     }
     pages.push(p);
 
@@ -897,7 +910,9 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
             .map(|(_, a)| *a)
             .collect();
         let mut p = page("forecast", format!("Forecast for {month_label}"));
-        let to_date: Decimal = per_day.values().copied().sum();
+        // The month's total so far, monthly lines included; the days ahead
+        // at the run rate of usage.
+        let to_date = total;
         let days_left = (end - input.today).num_days().max(0);
         if recent.is_empty() {
             p.lines = vec!["Too few days of this month have costs yet to forecast it.".into()];
@@ -924,7 +939,7 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
                 },
             ];
             p.lines = vec![format!(
-                "Month to date plus {} a day (the average of the last {} full day{}) for the {days_left} day{} left.",
+                "Month to date plus {} a day (the average usage of the last {} full day{}) for the {days_left} day{} left.",
                 cur(rate),
                 recent.len(),
                 if recent.len() == 1 { "" } else { "s" },

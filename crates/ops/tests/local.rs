@@ -680,10 +680,13 @@ async fn the_desktop_sets_a_profile_presents_the_pack_and_forecasts_the_open_mon
         .await
         .unwrap();
     let d = |day: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+    // Month to date: every line but credits; the days: usage only.
     let mut q = CostQuery::new("Acme Retail", d(1), d(16));
-    q.granularity = Granularity::Daily;
     q.metric = Metric::AmortizedCost;
     q.exclude_line_item_types = ["Credit".to_string()].into();
+    let to_date = ws.cost(&q).await.unwrap().series.total;
+    q.granularity = Granularity::Daily;
+    q.exclude_line_item_types = ["Credit", "Tax", "Fee", "Refund"].map(String::from).into();
     let daily = ws.cost(&q).await.unwrap().series;
     let on = |day: u32| -> Decimal {
         daily
@@ -693,13 +696,12 @@ async fn the_desktop_sets_a_profile_presents_the_pack_and_forecasts_the_open_mon
             .map(|p| p.amount)
             .sum()
     };
-    let before_today: Decimal = (1..15).map(on).sum();
     let rate: Decimal = (8..15).map(on).sum::<Decimal>() / Decimal::from(7);
-    let forecast = before_today + rate * Decimal::from(16);
+    let forecast = to_date - on(15) + rate * Decimal::from(16);
     let page = pack.pages.iter().find(|p| p.id == "forecast").unwrap();
     assert_eq!(page.figures[1].label, "Forecast to month end");
     assert_eq!(page.figures[1].value, money(forecast, "USD"));
-    assert_eq!(page.figures[0].value, money(before_today + on(15), "USD"));
+    assert_eq!(page.figures[0].value, money(to_date, "USD"));
     assert!(
         page.lines[0].contains("for the 16 days left"),
         "{:?}",
