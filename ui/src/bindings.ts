@@ -710,8 +710,10 @@ export type MonthTotals = {
 
 /**  A service's change from one month to the next. */
 export type Mover = {
-	/**  The service. */
+	/**  The service (the CUR's or Cost Explorer's key). */
 	service: string,
+	/**  The service as customers know it (`Amazon EC2`). */
+	label: string,
 	/**  Cost in the earlier month. */
 	previous: string,
 	/**  Cost in the later month. */
@@ -728,6 +730,8 @@ export type MoversView = {
 	current_month: string,
 	/**  Largest absolute changes first. */
 	movers: Mover[],
+	/**  The amounts' currency. */
+	currency: string,
 };
 
 /**  The organization, for the account picker. */

@@ -367,8 +367,10 @@ pub struct ChartView {
 /// A service's change from one month to the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Mover {
-    /// The service.
+    /// The service (the CUR's or Cost Explorer's key).
     pub service: String,
+    /// The service as customers know it (`Amazon EC2`).
+    pub label: String,
     /// Cost in the earlier month.
     pub previous: String,
     /// Cost in the later month.
@@ -386,6 +388,8 @@ pub struct MoversView {
     pub current_month: String,
     /// Largest absolute changes first.
     pub movers: Vec<Mover>,
+    /// The amounts' currency.
+    pub currency: String,
 }
 
 /// A query's rows.

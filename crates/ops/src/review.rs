@@ -493,9 +493,10 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
     let mut pages = Vec::new();
 
     // Cover.
-    let mut cover = page("cover", display_name.clone());
+    // The cover's title is under the display name, which the PDF and the
+    // slide set large above it.
+    let mut cover = page("cover", format!("AWS cost review: {month_label}"));
     cover.lines = vec![
-        format!("AWS cost review: {month_label}"),
         format!("Basis: {basis}"),
         format!("Data as of {data_as_of}."),
         if is_open {

@@ -907,6 +907,7 @@ impl Session {
                 (
                     (b - a).abs(),
                     Mover {
+                        label: service_name(&service),
                         service,
                         previous: a.round_dp(2).to_string(),
                         current: b.round_dp(2).to_string(),
@@ -921,6 +922,7 @@ impl Session {
             previous_month: previous.format("%Y-%m").to_string(),
             current_month: current.format("%Y-%m").to_string(),
             movers: movers.into_iter().map(|(_, m)| m).collect(),
+            currency: series.currency.clone(),
         })
     }
 

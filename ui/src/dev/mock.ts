@@ -391,9 +391,8 @@ function pack(name: string, month: unknown): ReviewPack {
   const pages: PackPage[] = [
     {
       id: "cover",
-      title: vi.display_name,
+      title: `AWS cost review: ${label}`,
       lines: [
-        `AWS cost review: ${label}`,
         `Basis: ${basis}`,
         `Data as of ${dateText(new Date().toISOString())}.`,
         open ? `${label} is not over: its figures are estimates and will change until AWS closes the bill.` : `${label} is closed; AWS may still restate it for a few days after the month ends.`,
@@ -822,14 +821,14 @@ export async function handle(cmd: string, a: Args): Promise<unknown> {
     case "movers": {
       await sleep(150);
       find(String(a.integration));
-      const services = ["AmazonEC2", "AmazonRDS", "AmazonS3", "AWSLambda", "AmazonCloudFront", "AmazonDynamoDB"];
       return {
         previous_month: "2026-09",
         current_month: "2026-10",
-        movers: services.map((s, i) => {
+        currency: "USD",
+        movers: SERVICES.map(([s, label], i) => {
           const p = 1000 / (i + 1);
           const c = p * (i % 2 ? 0.8 : 1.3);
-          return { service: s, previous: p.toFixed(2), current: c.toFixed(2), change: (c - p).toFixed(2) };
+          return { service: s, label, previous: p.toFixed(2), current: c.toFixed(2), change: (c - p).toFixed(2) };
         }),
       };
     }
