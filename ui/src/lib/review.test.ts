@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, filesSummary, monthInput } from "./review";
+import { baseName, filesSummary, monthInput, mustSayTheSpend } from "./review";
 
 describe("the review pack's month field", () => {
   it("empty means the last closed month", () => {
@@ -27,5 +27,19 @@ describe("the files written", () => {
     expect(filesSummary({ pngs: [], csvs: [] })).toBe("1 PDF, 0 PNGs, 0 CSVs");
     expect(baseName("/tmp/saved/Acme-2026-10.pdf")).toBe("Acme-2026-10.pdf");
     expect(baseName("C:\\Reviews\\Acme-2026-10.pdf")).toBe("Acme-2026-10.pdf");
+  });
+});
+
+describe("presenting on a payer", () => {
+  it("says what the pack will spend before making it, unless it spends nothing", () => {
+    const spends = { ce_requests: 4, athena_queries: 0 };
+    const athena = { ce_requests: 0, athena_queries: 4 };
+    const free = { ce_requests: 0, athena_queries: 0 };
+    expect(mustSayTheSpend("aws", false, spends)).toBe(true);
+    expect(mustSayTheSpend("aws", false, athena)).toBe(true);
+    expect(mustSayTheSpend("aws", false, free)).toBe(false);
+    expect(mustSayTheSpend("aws", true, spends)).toBe(false);
+    expect(mustSayTheSpend("demo", false, spends)).toBe(false);
+    expect(mustSayTheSpend("local", false, spends)).toBe(false);
   });
 });

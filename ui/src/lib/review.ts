@@ -1,6 +1,6 @@
 // The review pack dialog: the month typed, and the files written.
 
-import type { ReviewFiles } from "../api";
+import type { ReviewEstimateView, ReviewFiles } from "../api";
 import { count } from "./format";
 
 /** What the month field holds: `month` to send (`null`: the last closed month), or why it cannot be sent. */
@@ -29,4 +29,10 @@ export function filesSummary(files: Pick<ReviewFiles, "pngs" | "csvs">): string 
 /** A path's last part (`/a/b/acme-2026-11.pdf` → `acme-2026-11.pdf`). */
 export function baseName(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+}
+
+/** Whether presenting must first say what making the pack will spend: on a
+ * payer, a pack not made yet in this session, that costs requests or bytes. */
+export function mustSayTheSpend(workspaceKind: string | undefined, cached: boolean, estimate: Pick<ReviewEstimateView, "ce_requests" | "athena_queries">): boolean {
+  return workspaceKind === "aws" && !cached && (estimate.ce_requests > 0 || estimate.athena_queries > 0);
 }

@@ -195,6 +195,11 @@ class DataState {
     return pack;
   }
 
+  /** Whether this session already holds the pack (presenting it spends nothing). */
+  hasReviewPack(name: string, month: string | null): boolean {
+    return this.#packs.has(`${name.toLowerCase()}\u0000${month ?? ""}`);
+  }
+
   integration(name: string | null): IntegrationRow | undefined {
     if (name === null) return undefined;
     const lower = name.toLowerCase();
