@@ -553,7 +553,7 @@ fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
     p.table = Some(PackTable {
         id: "trend".into(),
         columns: vec!["Month".into(), "Total".into()],
-        rows: rows.split_off(rows.len().saturating_sub(PAGE_ROWS)),
+        rows,
         csv_columns: ["month", "service_code", "service", "amount"]
             .map(String::from)
             .into(),
