@@ -149,6 +149,19 @@ impl VirtualIntegration {
         }
     }
 
+    /// How it is shown to its customer: its profile, or without one what
+    /// `cost` shows by default (its own name, unblended, nothing left out).
+    pub fn shown_profile(&self) -> PresentationProfile {
+        self.profile.clone().unwrap_or_default()
+    }
+
+    /// The name shown on slides and packs.
+    pub fn display_name(&self) -> String {
+        self.shown_profile()
+            .display_name(self.name.as_str())
+            .to_string()
+    }
+
     /// Itself with [`Self::effective_rules`] filled in.
     pub fn with_effective_rules(mut self) -> Self {
         self.rules = self.effective_rules();

@@ -92,6 +92,11 @@ impl PresentationProfile {
         self.display_name.as_deref().unwrap_or(name)
     }
 
+    /// Its basis and exclusions in words (see [`basis_words`]).
+    pub fn basis_words(&self) -> String {
+        basis_words(self.basis, &self.exclude)
+    }
+
     /// Puts the profile's basis and exclusions on a query.
     pub fn apply(&self, q: &mut CostQuery) {
         q.metric = self.basis;

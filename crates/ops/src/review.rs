@@ -19,10 +19,9 @@ use costcarve_core::cost::{
 use costcarve_core::integration::VirtualIntegration;
 use costcarve_core::presentation::{
     self as words, basis_words, money, money_change, percent_change, service_name,
-    PresentationProfile,
 };
 use costcarve_core::verification::{Evidence, Verification};
-use costcarve_review::{KeyFigure, PackChart, PackPage, PackTable, ReviewPack};
+use costcarve_review::{KeyFigure, PackChart, PackPage, PackTable, ReviewPack, Written};
 
 use crate::workspace::{CostAnswer, CostEstimate, Workspace, CE_REQUEST_USD};
 use crate::OpsError;
@@ -88,7 +87,7 @@ impl ReviewQuestions {
                 today.format("%Y-%m")
             )));
         }
-        let profile = vi.profile.clone().unwrap_or_default();
+        let profile = vi.shown_profile();
         let name = vi.name.to_string();
         let end = next_month(month);
         let ask = |from: NaiveDate, to: NaiveDate, granularity, group_by: Vec<Dimension>| {
@@ -245,6 +244,20 @@ impl Workspace {
             total.athena_bytes += e.athena_bytes;
         }
         Ok(total)
+    }
+
+    /// Makes the review pack of `name`'s `month` and writes its files into
+    /// `dir`.
+    pub async fn write_review(
+        &self,
+        name: &str,
+        month: NaiveDate,
+        now: DateTime<Utc>,
+        dir: &std::path::Path,
+    ) -> Result<(Review, Written)> {
+        let review = self.review(name, month, now).await?;
+        let written = costcarve_review::write(&review.pack, dir)?;
+        Ok((review, written))
     }
 
     /// The review pack of `name`'s `month`, as of `now`.
@@ -471,9 +484,9 @@ fn page(id: &str, title: impl Into<String>) -> PackPage {
 
 fn build(input: &PackInput<'_>) -> Result<ReviewPack> {
     let vi = input.vi;
-    let profile: PresentationProfile = vi.profile.clone().unwrap_or_default();
-    let basis = basis_words(profile.basis, &profile.exclude);
-    let display_name = profile.display_name(vi.name.as_str()).to_string();
+    let profile = vi.shown_profile();
+    let basis = profile.basis_words();
+    let display_name = vi.display_name();
     let currency = input.trend.series.currency.clone();
     let month = input.month;
     let prev = prev_month(month);

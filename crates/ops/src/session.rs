@@ -109,21 +109,13 @@ fn row(state: &IntegrationState) -> IntegrationRow {
         rules: rules_form(&vi.effective_rules()),
         rules_text: vi.effective_rules().describe(),
         shared_with: state.shared_with(),
-        profile: profile_form(vi.profile.as_ref()),
-        display_name: vi
-            .profile
-            .as_ref()
-            .and_then(|p| p.display_name.clone())
-            .unwrap_or_else(|| vi.name.to_string()),
-        basis_words: {
-            let p = vi.profile.clone().unwrap_or_default();
-            basis_words(p.basis, &p.exclude)
-        },
+        profile: profile_form(vi.shown_profile()),
+        display_name: vi.display_name(),
+        basis_words: vi.shown_profile().basis_words(),
     }
 }
 
-fn profile_form(profile: Option<&PresentationProfile>) -> ProfileForm {
-    let p = profile.cloned().unwrap_or_default();
+fn profile_form(p: PresentationProfile) -> ProfileForm {
     ProfileForm {
         display_name: p.display_name,
         basis: p.basis.name().into(),
@@ -847,9 +839,9 @@ impl Session {
     ) -> Result<ReviewFiles> {
         let month = self.review_month(month.as_deref())?;
         let ws = self.ensure_open().await?;
-        let review = ws.review(name, month, self.clock.now()).await?;
-        let written = costcarve_review::write(&review.pack, Path::new(dir))
-            .map_err(|e| OpsError::new(ErrorCode::Io, e.to_string()))?;
+        let (review, written) = ws
+            .write_review(name, month, self.clock.now(), Path::new(dir))
+            .await?;
         let text = |p: &Path| p.display().to_string();
         Ok(ReviewFiles {
             dir: dir.to_string(),

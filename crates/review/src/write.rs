@@ -202,3 +202,13 @@ fn csv_bytes(table: &PackTable) -> Result<Vec<u8>, ReviewError> {
         reason: e.error().to_string(),
     })
 }
+
+impl costcarve_core::error::Coded for ReviewError {
+    fn code(&self) -> costcarve_core::error::ErrorCode {
+        use costcarve_core::error::ErrorCode;
+        match self {
+            ReviewError::Io { .. } => ErrorCode::Io,
+            _ => ErrorCode::Engine,
+        }
+    }
+}

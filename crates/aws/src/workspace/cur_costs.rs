@@ -24,7 +24,8 @@ const PUBLIC_ON_DEMAND: &str = "pricing_public_on_demand_cost";
 /// service and usage type stays far below).
 const MAX_ROWS: usize = 200_000;
 
-/// A cost query as Athena SQL over `view` (`"db"."view"`), partitioned by
+/// A cost query as Athena SQL over the relation `view` (`cur`, which the
+/// guard then confines to the integration's view), partitioned by
 /// `partition` (`billing_period`, `YYYY-MM`).
 pub(super) fn cost_sql(view: &str, partition: &str, q: &CostQuery) -> Result<String, AwsError> {
     let metric = match q.metric {
@@ -125,11 +126,7 @@ impl AwsWorkspace {
         // Written over `cur`, as a user's query is: the guard confines it
         // to the integration's view.
         let sql = cost_sql("cur", &partition, q)?;
-        let target = guard::Target::new([
-            self.connection.views_database.clone(),
-            m.integration.view_name(),
-        ])?;
-        let confined = guard::confine(&sql, &target)?;
+        let confined = guard::confine(&sql, &self.target(m)?)?;
         let answer = self
             .athena
             .query(

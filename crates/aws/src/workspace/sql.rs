@@ -8,7 +8,8 @@ use super::{AwsWorkspace, ManagedIntegration, WorkspaceError};
 use crate::athena::QueryAnswer;
 
 impl AwsWorkspace {
-    fn target(&self, m: &ManagedIntegration) -> Result<Target, WorkspaceError> {
+    /// What a query on `m` is confined to: its view.
+    pub(super) fn target(&self, m: &ManagedIntegration) -> Result<Target, WorkspaceError> {
         Ok(Target::new([
             self.connection.views_database.clone(),
             m.integration.view_name(),

@@ -46,9 +46,7 @@ pub(crate) async fn run(
         month.format("%Y-%m"),
         estimate.words(ws.is_payer())
     );
-    let review = ws.review(name, month, now).await?;
-    let written = costcarve_review::write(&review.pack, dir)
-        .map_err(|e| OpsError::new(costcarve_ops::core::error::ErrorCode::Io, e.to_string()))?;
+    let (review, written) = ws.write_review(name, month, now, dir).await?;
     let text = |p: &Path| p.display().to_string();
     if json {
         return print_json(&Written {

@@ -6,7 +6,7 @@ use costcarve_ops::core::account::{parse_account_list, AccountId};
 use costcarve_ops::core::integration::{IntegrationChange, NewIntegration};
 use costcarve_ops::core::membership::{LeftOut, MembershipRules};
 use costcarve_ops::core::ports::{Clock, SystemClock};
-use costcarve_ops::core::presentation::{basis_words, PresentationProfile};
+use costcarve_ops::core::presentation::PresentationProfile;
 use costcarve_ops::workspace::{IntegrationState, Status};
 use costcarve_ops::{OpsError, Workspace};
 
@@ -243,7 +243,7 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
             let mut profile = if *clear {
                 PresentationProfile::default()
             } else {
-                current.integration().profile.clone().unwrap_or_default()
+                current.integration().shown_profile()
             };
             if let Some(n) = display_name {
                 profile.display_name = Some(n.trim().to_string()).filter(|n| !n.is_empty());
@@ -264,13 +264,7 @@ pub(crate) async fn run(ws: &Workspace, cmd: &ViCommand) -> Result<(), OpsError>
                 return print_json(&state);
             }
             let vi = state.integration();
-            let p = vi.profile.clone().unwrap_or_default();
-            out(&format!(
-                "'{}' is shown as '{}': {}",
-                vi.name,
-                p.display_name(vi.name.as_str()),
-                basis_words(p.basis, &p.exclude)
-            ));
+            out(&format!("'{}' is shown as {}", vi.name, profile_line(vi)));
         }
         ViCommand::Show { name, json } => {
             let state = ws.integration_fresh(name).await?;
@@ -325,11 +319,10 @@ fn print_list(ws: &Workspace, list: &[IntegrationState]) {
 
 /// "'Acme Corp GmbH': Net unblended cost (after discounts); credits left out."
 fn profile_line(vi: &costcarve_ops::core::integration::VirtualIntegration) -> String {
-    let p = vi.profile.clone().unwrap_or_default();
     format!(
         "'{}': {}",
-        p.display_name(vi.name.as_str()),
-        basis_words(p.basis, &p.exclude)
+        vi.display_name(),
+        vi.shown_profile().basis_words()
     )
 }
 
